@@ -1,0 +1,3 @@
+from medianest.cli import main
+
+main()

@@ -1,0 +1,197 @@
+"""Settings: `MEDIANEST_*` environment variables and `.env`, validated once at start-up.
+
+A bad value stops start-up with `SettingsError`, whose message is one line per bad setting naming
+the environment variable, so an operator never has to read a traceback to fix a typo.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+
+import limits
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ENV_PREFIX = "MEDIANEST_"
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+class SettingsError(Exception):
+    """Raised when the environment holds a value MediaNest cannot start with."""
+
+
+def _split_commas(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    env: Literal["development", "production"] = "production"
+    data_dir: Path = Path("./data")
+    database_url: str | None = None
+    redis_url: str | None = None
+    # With Redis, jobs run in `medianest worker` processes unless web processes are asked to help.
+    web_runs_jobs: bool | None = None
+    redis_prefix: str = Field(default="medianest", pattern=r"^[A-Za-z0-9_.-]{1,40}$")
+
+    host: str = "0.0.0.0"
+    port: int = Field(default=8080, ge=1, le=65535)
+    public_url: str | None = None
+    trusted_proxies: Annotated[list[Network], NoDecode] = Field(default_factory=list)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # Generated on first start and kept in <data dir>/secrets.json when not given.
+    secret_key: SecretStr | None = None
+    encryption_key: SecretStr | None = None
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["console", "json"] | None = None
+    metrics_token: SecretStr | None = None
+
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    cache_max_entries: int = Field(default=10_000, ge=10)
+
+    rate_limit_api: str = "100/minute"
+    rate_limit_login: str = "10/15 minutes"
+    rate_limit_youtube: str = "5/hour"
+    rate_limit_media_requests: str = "20/hour"
+
+    http_connect_timeout: float = Field(default=3.0, gt=0)
+    http_read_timeout: float = Field(default=10.0, gt=0)
+    breaker_threshold: int = Field(default=5, ge=1)
+    breaker_cooldown: float = Field(default=30.0, gt=0)
+
+    plex_tv_url: str = "https://plex.tv"
+    plex_app_url: str = "https://app.plex.tv"
+    plex_url: str | None = None
+    plex_token: SecretStr | None = None
+    youtube_dir: Path | None = None
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return _split_commas(value)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        value = _split_commas(value)
+        if not isinstance(value, list):
+            return value
+        networks = []
+        for item in value:
+            try:
+                networks.append(ipaddress.ip_network(str(item), strict=False))
+            except ValueError:
+                raise ValueError(
+                    f"{item!r} is not an IP address or network (like 10.0.0.1 or 172.16.0.0/12)"
+                ) from None
+        return networks
+
+    @field_validator(
+        "rate_limit_api", "rate_limit_login", "rate_limit_youtube", "rate_limit_media_requests"
+    )
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        try:
+            limits.parse(value)
+        except ValueError:
+            raise ValueError(
+                "must look like '100/minute' or '10/15 minutes' (count/period)"
+            ) from None
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "must start with sqlite+aiosqlite:// or postgresql+asyncpg:// (async drivers)"
+            )
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("plex_tv_url", "plex_app_url", "plex_url", "public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return value.rstrip("/")
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'medianest.db').resolve()}"
+
+    @cached_property
+    def resolved_log_format(self) -> Literal["console", "json"]:
+        if self.log_format:
+            return self.log_format
+        return "console" if self.env == "development" else "json"
+
+    @cached_property
+    def resolved_youtube_dir(self) -> Path:
+        return self.youtube_dir or self.data_dir / "youtube"
+
+    @property
+    def resolved_web_runs_jobs(self) -> bool:
+        if self.redis_url is None:
+            return True
+        return bool(self.web_runs_jobs)
+
+    @property
+    def uses_redis(self) -> bool:
+        return self.redis_url is not None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment (and `.env`), with `overrides` taking precedence.
+
+    Raises `SettingsError` with one line per bad setting.
+    """
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    lines: dict[str, str] = {}
+    for error in exc.errors(include_url=False):
+        field = str(error["loc"][0]) if error["loc"] else "settings"
+        if field in lines:
+            continue
+        message = str(error["msg"]).removeprefix("Value error, ")
+        got = error.get("input")
+        shown = "" if isinstance(got, dict) or field in _SECRET_FIELDS else f" (got {got!r})"
+        lines[field] = f"Invalid setting {ENV_PREFIX}{field.upper()}: {message}{shown}"
+    return "\n".join(lines.values())
+
+
+_SECRET_FIELDS = {"secret_key", "encryption_key", "metrics_token", "plex_token"}

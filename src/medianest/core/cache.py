@@ -1,0 +1,151 @@
+"""The cache: in-process by default, shared in Redis when Redis is configured.
+
+Values are JSON data (dicts, lists, strings, numbers, booleans, None); dump pydantic models first
+(`model.model_dump(mode="json")`). Anything else raises `TypeError` at `set`, on both backends.
+
+The cache only ever makes things faster: when Redis is unreachable every call still answers, as
+if the cache were empty, and the cache comes back by itself when Redis does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar, cast
+
+from medianest.config import Settings
+from medianest.core.cache_backends import CacheBackend, MemoryBackend, RedisBackend
+from medianest.core.metrics import Metrics
+
+T = TypeVar("T")
+
+DEFAULT_TTL = 3600.0
+"""Seconds a value lives when `set` is given no ttl, on both backends."""
+
+
+@dataclass(frozen=True, slots=True)
+class CacheInfo:
+    backend: Literal["memory", "redis"]
+    healthy: bool
+    hits: int
+    misses: int
+    keys: int
+    memory: int
+    """Approximate bytes used by the cached values (and their keys)."""
+
+
+class CacheService:
+    def __init__(self, backend: CacheBackend, metrics: Metrics) -> None:
+        self._backend = backend
+        self._metrics = metrics
+        self._hits = 0
+        self._misses = 0
+        self._loading: dict[str, asyncio.Task[Any]] = {}
+
+    async def get(self, key: str) -> Any | None:
+        """The cached value, or None on a miss (use `get_or_set` to tell a cached None apart)."""
+        _, value = await self._lookup(key)
+        return value
+
+    async def set(self, key: str, value: Any, ttl: float | None = None) -> None:
+        """Store `value` for `ttl` seconds (`DEFAULT_TTL` when None).
+
+        Raises `TypeError` when `value` is not JSON data, `ValueError` when `ttl` is not positive.
+        """
+        data = json.dumps(value, separators=(",", ":")).encode()
+        await self._backend.set(key, data, _seconds(ttl))
+
+    async def delete(self, key: str) -> None:
+        await self._backend.delete(key)
+
+    async def get_or_set(
+        self, key: str, fetcher: Callable[[], Awaitable[T]], ttl: float | None = None
+    ) -> T:
+        """The cached value, or what `fetcher` returns, stored for next time.
+
+        Concurrent calls for one key share a single lookup and a single `fetcher` run; a caller
+        served that way counts as a hit. If `fetcher` raises, every waiting caller gets the
+        exception and nothing is cached. Cancelling one caller does not cancel the shared fetch.
+        """
+        _seconds(ttl)  # a bad ttl is refused before the fetcher runs, not after
+        task = self._loading.get(key)
+        if task is None:
+            task = asyncio.create_task(self._load(key, fetcher, ttl))
+            self._loading[key] = task
+            task.add_done_callback(functools.partial(self._loaded, key))
+        else:
+            self._count("hit")
+        return cast(T, await asyncio.shield(task))
+
+    async def invalidate_pattern(self, pattern: str) -> int:
+        """Remove every key matching the glob `pattern` (`*`, `?`, `[abc]`, `[^abc]`).
+
+        Returns how many keys were removed.
+        """
+        return await self._backend.delete_matching(pattern)
+
+    async def get_info(self) -> CacheInfo:
+        """Counts since this service started; keys and memory are read from the backend."""
+        keys, memory = await self._backend.stats()
+        return CacheInfo(
+            backend=self._backend.name,
+            healthy=self._backend.healthy,
+            hits=self._hits,
+            misses=self._misses,
+            keys=keys,
+            memory=memory,
+        )
+
+    async def close(self) -> None:
+        for task in list(self._loading.values()):
+            task.cancel()
+        await asyncio.gather(*self._loading.values(), return_exceptions=True)
+        await self._backend.close()
+
+    async def _lookup(self, key: str) -> tuple[bool, Any]:
+        data = await self._backend.get(key)
+        if data is None:
+            self._count("miss")
+            return False, None
+        self._count("hit")
+        return True, json.loads(data)
+
+    async def _load(self, key: str, fetcher: Callable[[], Awaitable[T]], ttl: float | None) -> T:
+        found, value = await self._lookup(key)
+        if found:
+            return cast(T, value)
+        fetched = await fetcher()
+        await self.set(key, fetched, ttl)
+        return fetched
+
+    def _loaded(self, key: str, task: asyncio.Task[Any]) -> None:
+        if self._loading.get(key) is task:
+            del self._loading[key]
+
+    def _count(self, result: Literal["hit", "miss"]) -> None:
+        if result == "hit":
+            self._hits += 1
+        else:
+            self._misses += 1
+        self._metrics.cache_operations.labels(result=result).inc()
+
+
+def _seconds(ttl: float | None) -> float:
+    if ttl is None:
+        return DEFAULT_TTL
+    if ttl <= 0:
+        raise ValueError("ttl must be a positive number of seconds")
+    return ttl
+
+
+def create_cache(settings: Settings, metrics: Metrics) -> CacheService:
+    """An in-process cache, or a Redis one when `settings.redis_url` is set."""
+    backend: CacheBackend
+    if settings.redis_url is None:
+        backend = MemoryBackend(settings.cache_max_entries)
+    else:
+        backend = RedisBackend(settings.redis_url, settings.redis_prefix, metrics)
+    return CacheService(backend, metrics)

@@ -1,0 +1,167 @@
+"""The edge of every request, as plain ASGI middleware (no BaseHTTPMiddleware: it costs a task
+and buffers streaming responses).
+
+`EdgeMiddleware` is deliberately one layer doing five small things, because every layer is paid
+on every request: the correlation id, the body-size limit, security headers, metrics and the
+last-resort error boundary that turns an unhandled exception into a bare 500 envelope.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Literal
+
+import structlog
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from medianest.core.context import reset_correlation_id, set_correlation_id
+from medianest.core.errors import RateLimited, TooLarge, error_response, internal_error_response
+from medianest.core.metrics import Metrics
+
+log = structlog.get_logger(__name__)
+
+_VALID_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
+
+DEFAULT_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+_SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"strict-origin-when-cross-origin"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+]
+_HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+# Probes and scrapers hit these every few seconds; an access line for each would drown the log.
+_QUIET_PATHS = frozenset({"/health", "/health/ready", "/metrics"})
+
+
+class EdgeMiddleware:
+    def __init__(self, app: ASGIApp, *, metrics: Metrics, max_body_bytes: int) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        headers = Headers(scope=scope)
+        incoming = headers.get("x-correlation-id")
+        cid = incoming if incoming and _VALID_ID.match(incoming) else str(uuid.uuid4())
+        token = set_correlation_id(cid)
+        status = 500
+        response_started = False
+        https = scope.get("scheme") == "https"
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                response_started = True
+                status = message["status"]
+                raw = list(message.get("headers", []))
+                present = {name.lower() for name, _ in raw}
+                raw.append((b"x-correlation-id", cid.encode()))
+                raw.extend(h for h in _SECURITY_HEADERS if h[0] not in present)
+                if b"content-security-policy" not in present:
+                    raw.append((b"content-security-policy", DEFAULT_CSP.encode()))
+                if https:
+                    raw.append(_HSTS)
+                message["headers"] = raw
+            await send(message)
+
+        try:
+            declared = headers.get("content-length")
+            if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+                await error_response(TooLarge(self._too_large()))(scope, receive, send_wrapper)
+            else:
+                await self.app(scope, self._limited(receive), send_wrapper)
+        except TooLarge as exc:
+            if not response_started:
+                await error_response(exc)(scope, receive, send_wrapper)
+        except Exception:
+            log.exception("http.unhandled_error", method=scope["method"], path=scope["path"])
+            if not response_started:
+                await internal_error_response()(scope, receive, send_wrapper)
+        finally:
+            self._record(scope, status, time.perf_counter() - started)
+            reset_correlation_id(token)
+
+    def _too_large(self) -> str:
+        return f"The request body is larger than {self.max_body_bytes // 1024} KiB."
+
+    def _limited(self, receive: Receive) -> Receive:
+        limit = self.max_body_bytes
+        received = 0
+
+        async def wrapped() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise TooLarge(self._too_large())
+            return message
+
+        return wrapped
+
+    def _record(self, scope: Scope, status: int, seconds: float) -> None:
+        route = scope.get("route")
+        template = getattr(route, "path_format", None) or getattr(route, "path", None)
+        label = template or ("unmatched" if status == 404 else "other")
+        method = scope["method"]
+        self.metrics.http_requests.labels(method=method, route=label, status=str(status)).inc()
+        self.metrics.http_latency.labels(method=method, route=label).observe(seconds)
+        if scope["path"] not in _QUIET_PATHS:
+            log.info(
+                "http.request",
+                method=method,
+                path=scope["path"],
+                status=status,
+                duration_ms=round(seconds * 1000, 1),
+            )
+
+
+IdentityResolver = Callable[[Scope], str | None]
+
+
+class ApiRateLimitMiddleware:
+    """The general API limit: per signed-in user, or per client IP for anonymous callers.
+
+    `identity` maps a request to a user id when it can tell cheaply; the accounts domain installs
+    one that reads the access token. Health, metrics and pages are not limited here.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        hit: Callable[[Literal["api"], str], Awaitable[None]],
+        client_ip: Callable[[Scope], str],
+        identity: IdentityResolver | None = None,
+    ) -> None:
+        self.app = app
+        self.hit = hit
+        self.client_ip = client_ip
+        self.identity = identity
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/api/v1/"):
+            await self.app(scope, receive, send)
+            return
+        user = self.identity(scope) if self.identity is not None else None
+        key = f"user:{user}" if user else f"ip:{self.client_ip(scope)}"
+        try:
+            await self.hit("api", key)
+        except RateLimited as exc:
+            await error_response(exc)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

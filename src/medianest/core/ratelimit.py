@@ -1,0 +1,204 @@
+"""Named rate limits over a moving window, kept in memory or in Redis.
+
+Limits protect the service; they are not worth an outage. When Redis stops answering, every check
+is allowed (fail open) until it answers again, with one log line when that starts and one when it
+ends. While it is down, Redis is asked again at most every `backend_retry_interval` seconds, so a
+Redis that hangs costs one short socket timeout per interval instead of one per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import Any, Literal, NoReturn, TypeVar, get_args
+
+import limits
+import redis.asyncio
+import structlog
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
+from limits.aio.strategies import MovingWindowRateLimiter
+from redis.exceptions import RedisError
+
+from medianest.config import Settings
+from medianest.core.errors import RateLimited
+from medianest.core.metrics import Metrics
+
+LimitName = Literal["api", "login", "youtube", "media_requests"]
+
+T = TypeVar("T")
+
+# A rate limit check sits in front of every request: a Redis that does not answer within these
+# bounds is treated as down rather than allowed to hold the request.
+_SOCKET_TIMEOUT = 0.5
+_BACKEND_ERRORS = (RedisError, OSError)
+
+_MESSAGES: dict[str, str] = {
+    "api": "Too many requests. Wait {wait} and try again.",
+    "login": "Too many sign-in attempts. Wait {wait} and try again.",
+    "youtube": "You can start {allowance} per {period}. Try again in {wait}.",
+    "media_requests": "You can make {allowance} per {period}. Try again in {wait}.",
+}
+# What one hit counts, for the messages that state the allowance.
+_UNITS = {"youtube": "download", "media_requests": "media request"}
+
+
+@dataclass(frozen=True, slots=True)
+class LimitState:
+    """Where one key stands against one limit."""
+
+    limit: int
+    remaining: int
+    retry_after: int
+    """Whole seconds until one more hit is allowed; 0 when it is allowed now."""
+
+
+class RateLimiter:
+    def __init__(
+        self, settings: Settings, metrics: Metrics, *, backend_retry_interval: float = 5.0
+    ) -> None:
+        self._metrics = metrics
+        self._log = structlog.get_logger(__name__)
+        self._retry_interval = backend_retry_interval
+        self._items = {
+            name: _parse(getattr(settings, f"rate_limit_{name}")) for name in get_args(LimitName)
+        }
+        self._pool: redis.asyncio.ConnectionPool | None = None
+        self._storage: Storage
+        if settings.redis_url is None:
+            self._storage = MemoryStorage()
+        else:
+            # The pool is built by redis-py from the configured URL (so every URL form it accepts
+            # works, credentials included) and owned here, because limits never closes its client.
+            self._pool = redis.asyncio.ConnectionPool.from_url(
+                settings.redis_url,
+                socket_timeout=_SOCKET_TIMEOUT,
+                socket_connect_timeout=_SOCKET_TIMEOUT,
+            )
+            options: dict[str, Any] = {"connection_pool": self._pool}
+            self._storage = RedisStorage(
+                "async+redis://",
+                implementation="redispy",
+                key_prefix=f"{settings.redis_prefix}:rl",
+                **options,
+            )
+        self._limiter = MovingWindowRateLimiter(self._storage)
+        self._down = False
+        self._next_attempt = 0.0
+
+    @property
+    def backend_available(self) -> bool:
+        """False while Redis is failing and limits are not enforced."""
+        return not self._down
+
+    async def start(self) -> None:
+        """Check the backend once so an unreachable Redis is reported at start-up, not later."""
+        if self._pool is not None:
+            client = redis.asyncio.Redis(connection_pool=self._pool)
+            await self._guard(client.ping, True)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.aclose()
+        elif isinstance(self._storage, MemoryStorage):
+            timer = self._storage.timer
+            if timer is not None and not timer.done():
+                timer.cancel()
+                with suppress(asyncio.CancelledError):
+                    await timer
+
+    async def hit(self, limit: LimitName, key: str, *, cost: int = 1) -> None:
+        """Consume `cost` from `key`'s allowance under `limit`.
+
+        Raises `RateLimited` (nothing consumed) when the allowance is spent.
+        """
+        item = self._item(limit, cost)
+        if not await self._guard(lambda: self._limiter.hit(item, limit, key, cost=cost), True):
+            await self._refuse(limit, key)
+
+    async def check(self, limit: LimitName, key: str, *, cost: int = 1) -> None:
+        """Raise `RateLimited` if `hit` would be refused now, without consuming anything."""
+        if not await self.test(limit, key, cost=cost):
+            await self._refuse(limit, key)
+
+    async def test(self, limit: LimitName, key: str, *, cost: int = 1) -> bool:
+        """Whether a hit of `cost` would be allowed now; consumes nothing."""
+        item = self._item(limit, cost)
+        return await self._guard(lambda: self._limiter.test(item, limit, key, cost=cost), True)
+
+    async def remaining(self, limit: LimitName, key: str) -> LimitState:
+        item = self._items[limit]
+        full = LimitState(limit=item.amount, remaining=item.amount, retry_after=0)
+        stats = await self._guard(lambda: self._limiter.get_window_stats(item, limit, key), None)
+        if stats is None:
+            return full
+        remaining = max(0, stats.remaining)
+        retry_after = 0 if remaining > 0 else max(1, math.ceil(stats.reset_time - time.time()))
+        return LimitState(limit=item.amount, remaining=remaining, retry_after=retry_after)
+
+    async def clear(self, limit: LimitName, key: str) -> None:
+        """Forget every hit `key` made under `limit` (e.g. failed sign-ins after a success)."""
+        item = self._items[limit]
+        await self._guard(lambda: self._limiter.clear(item, limit, key), None)
+
+    def _item(self, limit: LimitName, cost: int) -> limits.RateLimitItem:
+        if cost < 1:
+            raise ValueError(f"cost must be at least 1, got {cost}")
+        return self._items[limit]
+
+    async def _refuse(self, limit: LimitName, key: str) -> NoReturn:
+        item = self._items[limit]
+        state = await self.remaining(limit, key)
+        # The window can free up between the refusal and this read, or Redis can fail in
+        # between; a client is still never told to retry sooner than a second from now.
+        retry_after = state.retry_after or 1
+        self._metrics.rate_limited.labels(limit=limit).inc()
+        message = _MESSAGES[limit].format(
+            allowance=_count(item.amount, _UNITS.get(limit, "request")),
+            period=_period(item),
+            wait=_wait(retry_after),
+        )
+        raise RateLimited(message, retry_after=retry_after)
+
+    async def _guard(self, operation: Callable[[], Awaitable[T]], fallback: T) -> T:
+        if self._down and time.monotonic() < self._next_attempt:
+            return fallback
+        try:
+            result = await operation()
+        except _BACKEND_ERRORS as exc:
+            self._next_attempt = time.monotonic() + self._retry_interval
+            if not self._down:
+                self._down = True
+                self._log.warning("ratelimit.backend_down", error=str(exc) or type(exc).__name__)
+            return fallback
+        if self._down:
+            self._down = False
+            self._log.info("ratelimit.backend_recovered")
+        return result
+
+
+def _parse(value: str) -> limits.RateLimitItem:
+    parsed = limits.parse(value)
+    # A namespace of our own keeps these keys apart from any other user of limits on the store.
+    return type(parsed)(parsed.amount, parsed.multiples, namespace="medianest")
+
+
+def _period(item: limits.RateLimitItem) -> str:
+    unit = item.GRANULARITY.name
+    return unit if item.multiples == 1 else _count(item.multiples, unit)
+
+
+def _count(amount: int, unit: str) -> str:
+    return f"{amount} {unit}" if amount == 1 else f"{amount} {unit}s"
+
+
+def _wait(seconds: int) -> str:
+    if seconds < 60:
+        return _count(seconds, "second")
+    minutes = math.ceil(seconds / 60)
+    if minutes <= 90:
+        return _count(minutes, "minute")
+    return _count(math.ceil(seconds / 3600), "hour")

@@ -1,0 +1,51 @@
+"""Alembic environment: the only module that imports every domain's models."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+from medianest.core import jobs  # noqa: F401  (registers the models with Base.metadata)
+from medianest.core.db import Base, create_engine, is_sqlite
+
+target_metadata = Base.metadata
+
+
+def _configure(connection: Connection | None = None, url: str | None = None) -> None:
+    db_url = url or context.config.get_main_option("sqlalchemy.url") or ""
+    context.configure(
+        connection=connection,
+        url=None if connection is not None else db_url,
+        target_metadata=target_metadata,
+        # SQLite cannot ALTER most things in place; batch mode rebuilds the table instead.
+        render_as_batch=is_sqlite(db_url),
+        compare_type=True,
+        literal_binds=connection is None,
+    )
+
+
+def _run_sync(connection: Connection) -> None:
+    _configure(connection, context.config.get_main_option("sqlalchemy.url"))
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def _run_online() -> None:
+    url = context.config.get_main_option("sqlalchemy.url") or ""
+    engine = create_engine(url, pool=False)
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(_run_sync)
+            await connection.commit()
+    finally:
+        await engine.dispose()
+
+
+if context.is_offline_mode():
+    _configure()
+    with context.begin_transaction():
+        context.run_migrations()
+else:
+    asyncio.run(_run_online())

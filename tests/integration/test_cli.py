@@ -1,0 +1,173 @@
+"""The `medianest` command as an operator uses it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from medianest.cli import app
+from tests.support.server import free_port
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    values = {"MEDIANEST_DATA_DIR": str(tmp_path / "data"), "MEDIANEST_LOG_LEVEL": "WARNING"}
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    return values
+
+
+class TestHelp:
+    @pytest.mark.parametrize(
+        "args",
+        [
+            [],
+            ["serve"],
+            ["worker"],
+            ["db"],
+            ["db", "upgrade"],
+            ["db", "downgrade"],
+            ["db", "current"],
+            ["config", "show"],
+            ["queue", "ping"],
+        ],
+    )
+    def test_every_command_explains_itself(self, args: list[str]) -> None:
+        result = runner.invoke(app, [*args, "--help"])
+        assert result.exit_code == 0
+        assert "Usage:" in result.output
+        assert len(result.output.splitlines()) > 3
+
+
+class TestSettingsErrors:
+    def test_a_bad_value_stops_with_one_line(
+        self, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("MEDIANEST_PORT", "http")
+        result = runner.invoke(app, ["config", "show"])
+        assert result.exit_code == 2
+        assert result.output.strip() == (
+            "Invalid setting MEDIANEST_PORT: Input should be a valid integer, "
+            "unable to parse string as an integer (got 'http')"
+        )
+
+
+class TestConfigShow:
+    def test_secrets_are_masked(self, env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("MEDIANEST_METRICS_TOKEN", "very-secret-scrape-token")
+        monkeypatch.setenv(
+            "MEDIANEST_DATABASE_URL", "postgresql+asyncpg://mn:pa55word@db/medianest"
+        )
+        result = runner.invoke(app, ["config", "show"])
+        assert result.exit_code == 0, result.output
+        out = result.output
+        assert "very-secret-scrape-token" not in out and "pa55word" not in out
+        assert "MEDIANEST_METRICS_TOKEN=********" in out
+        assert "MEDIANEST_DATABASE_URL=postgresql+asyncpg://mn:********@db/medianest" in out
+        assert "MEDIANEST_SECRET_KEY=******** (generated" in out
+        secrets = json.loads((Path(env["MEDIANEST_DATA_DIR"]) / "secrets.json").read_text())
+        assert secrets["secret_key"] not in out
+
+
+class TestDatabaseCommands:
+    def test_upgrade_current_downgrade(self, env: dict[str, str]) -> None:
+        empty = runner.invoke(app, ["db", "current"])
+        assert "base (empty database)" in empty.output
+        upgraded = runner.invoke(app, ["db", "upgrade"])
+        assert upgraded.exit_code == 0, upgraded.output
+        current = runner.invoke(app, ["db", "current"])
+        assert current.output.strip().endswith("up to date")
+        assert runner.invoke(app, ["db", "check"]).exit_code == 0
+        down = runner.invoke(app, ["db", "downgrade", "base"])
+        assert down.exit_code == 0
+        assert "Database is at base." in down.output
+
+    def test_an_unreachable_database_is_explained(
+        self, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv(
+            "MEDIANEST_DATABASE_URL", f"postgresql+asyncpg://postgres@127.0.0.1:{free_port()}/x"
+        )
+        result = runner.invoke(app, ["db", "upgrade"])
+        assert result.exit_code == 1
+        assert result.output.startswith("Could not migrate the database:")
+
+
+class TestWorker:
+    def test_needs_redis(self, env: dict[str, str]) -> None:
+        result = runner.invoke(app, ["worker"])
+        assert result.exit_code == 2
+        assert "MEDIANEST_REDIS_URL" in result.output
+
+    def test_several_web_workers_need_redis(self, env: dict[str, str]) -> None:
+        result = runner.invoke(app, ["serve", "--workers", "2"])
+        assert result.exit_code == 2
+        assert "need Redis" in result.output
+
+
+class TestQueuePing:
+    def test_embedded_ping_runs_in_process(self, env: dict[str, str]) -> None:
+        runner.invoke(app, ["db", "upgrade"])
+        result = runner.invoke(app, ["queue", "ping", "--timeout", "10"])
+        assert result.exit_code == 0, result.output
+        assert result.stdout.startswith("The test job ran on ")
+
+
+@pytest.mark.slow
+class TestServe:
+    def test_fresh_data_dir_to_a_running_portal_and_a_clean_stop(self, tmp_path: Path) -> None:
+        port = free_port()
+        data = tmp_path / "fresh"
+        env = {**os.environ, "MEDIANEST_DATA_DIR": str(data)}
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "medianest",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
+                    break
+                except httpx.TransportError:
+                    assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+                    assert time.monotonic() < deadline, "serve did not answer within 30 s"
+                    time.sleep(0.2)
+            ready = httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=5)
+            docs = httpx.get(f"http://127.0.0.1:{port}/api/docs", timeout=5)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            output = proc.communicate(timeout=20)[0].decode()
+        assert health.json()["status"] == "ok"
+        assert ready.status_code == 200, ready.text
+        assert docs.status_code == 200
+        # uvicorn shuts down gracefully, then re-raises the signal it caught, as a server should.
+        assert proc.returncode in (0, -signal.SIGTERM), output
+        assert "Application shutdown complete." in output
+        assert stat.S_IMODE((data / "secrets.json").stat().st_mode) == 0o600
+        assert (data / "medianest.db").exists()
+        lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+        assert any(line["event"] == "platform.started" for line in lines), output
