@@ -9,15 +9,15 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Literal
 
 import structlog
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Header
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
 from medianest import __version__
+from medianest.core.deps import PlatformDep
 from medianest.core.errors import Unauthorized
 from medianest.core.metrics import CONTENT_TYPE
-from medianest.core.platform import Platform
 from medianest.core.schemas import ApiModel
 
 log = structlog.get_logger(__name__)
@@ -25,14 +25,6 @@ log = structlog.get_logger(__name__)
 CHECK_TIMEOUT = 3.0
 
 router = APIRouter(tags=["health"])
-
-
-def get_platform(request: Request) -> Platform:
-    platform: Platform = request.state.platform
-    return platform
-
-
-PlatformDep = Annotated[Platform, Depends(get_platform)]
 
 
 class Liveness(BaseModel):

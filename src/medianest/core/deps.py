@@ -1,0 +1,43 @@
+"""Dependencies every domain's routes use, declared once as named aliases."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from medianest.core.cache import CacheService
+from medianest.core.platform import Platform
+from medianest.core.queue import JobQueue
+
+
+def get_platform(request: Request) -> Platform:
+    platform: Platform = request.state.platform
+    return platform
+
+
+PlatformDep = Annotated[Platform, Depends(get_platform)]
+
+
+async def _unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
+    async with get_platform(request).db.unit_of_work() as session:
+        yield session
+
+
+# scope="function": the transaction commits before the response is sent, so a client that reads
+# right after a write always sees it.
+DbSession = Annotated[AsyncSession, Depends(_unit_of_work, scope="function")]
+
+
+def _cache(request: Request) -> CacheService:
+    return get_platform(request).cache
+
+
+def _queue(request: Request) -> JobQueue:
+    return get_platform(request).queue
+
+
+CacheDep = Annotated[CacheService, Depends(_cache)]
+QueueDep = Annotated[JobQueue, Depends(_queue)]
