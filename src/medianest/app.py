@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import TypedDict
+
+import structlog
 
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Scope
 
 from medianest import __version__
+from medianest.admin.router import router as admin_router
+from medianest.admin.service import AdminService
+from medianest.auth.account import AccountService
+from medianest.auth.mailer import Mailer
+from medianest.auth.passwords import PasswordHasher
+from medianest.auth.plex_access import build_plex_server_access
+from medianest.auth.plex_oauth import build_plex_tv_client
+from medianest.auth.router import router as auth_router
+from medianest.auth.service import AuthService
+from medianest.auth.sessions import SessionService
+from medianest.auth.tokens import JwtService
 from medianest.config import Settings, load_settings
-from medianest.core.clientip import client_ip
+from medianest.core.audit import AuditService
+from medianest.core.clientip import request_client_ip
 from medianest.core.docs import router as docs_router
 from medianest.core.errors import install_error_handlers
 from medianest.core.health import router as health_router
@@ -20,28 +38,94 @@ from medianest.core.logging import configure_logging
 from medianest.core.middleware import ApiRateLimitMiddleware, EdgeMiddleware
 from medianest.core.platform import Platform
 from medianest.core.secrets import with_secrets
+from medianest.core.security import EncryptionService, TokenHasher
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Services:
+    """Every domain service, built once per app (or worker) from the platform."""
+
+    platform: Platform
+    jwt: JwtService
+    auth: AuthService
+    account: AccountService
+    admin: AdminService
+
+    async def aclose(self) -> None:
+        await self.auth.aclose()
 
 
 class State(TypedDict):
     platform: Platform
+    services: Services
 
 
-def build_platform(settings: Settings) -> Platform:
-    """Every service and job handler, wired; shared by the web app and `medianest worker`."""
-    return Platform.build(settings)
+def plex_client_identifier(secret_key: str) -> str:
+    """The X-Plex-Client-Identifier: stable for the installation and the same on every process
+    (they share the secret key), without storing anything."""
+    digest = hmac.new(secret_key.encode(), b"plex-client-identifier", hashlib.sha256).digest()
+    return str(uuid.UUID(bytes=digest[:16], version=4))
+
+
+def build_services(settings: Settings) -> Services:
+    """Every service and job handler, wired, without I/O; shared by the web app and the worker."""
+    platform = Platform.build(settings)
+    assert settings.secret_key is not None, "with_secrets() fills it"
+    secret = settings.secret_key.get_secret_value()
+    jwt = JwtService(secret)
+    hasher = TokenHasher(secret)
+    encryption = EncryptionService(settings.encryption_keys)
+    audit = AuditService()
+    passwords = PasswordHasher()
+    sessions = SessionService(platform.db, platform.cache, jwt, hasher)
+    plex_tv = build_plex_tv_client(
+        settings, platform.breakers, platform.metrics, plex_client_identifier(secret)
+    )
+    auth = AuthService(
+        db=platform.db,
+        cache=platform.cache,
+        limiter=platform.limiter,
+        audit=audit,
+        sessions=sessions,
+        passwords=passwords,
+        hasher=hasher,
+        encryption=encryption,
+        plex_tv=plex_tv,
+        plex_access=build_plex_server_access(settings, plex_tv, platform.breakers, platform.metrics),
+    )
+    account = AccountService(
+        public_url=settings.public_url,
+        audit=audit,
+        sessions=sessions,
+        passwords=passwords,
+        hasher=hasher,
+        encryption=encryption,
+        mailer=Mailer(settings),
+        queue=platform.queue,
+    )
+    admin = AdminService(audit=audit, sessions=sessions, account=account)
+    return Services(platform, jwt, auth, account, admin)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = with_secrets(settings or load_settings())
     configure_logging(settings.log_level, settings.resolved_log_format)
-    platform = build_platform(settings)
+    services = build_services(settings)
+    platform = services.platform
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[State]:
         await platform.start(consume_jobs=settings.resolved_web_runs_jobs)
         try:
-            yield {"platform": platform}
+            await services.auth.ensure_first_admin()
+        except Exception as exc:
+            log.error("auth.first_admin_failed", error=type(exc).__name__)
+        try:
+            yield {"platform": platform, "services": services}
         finally:
+            await services.aclose()
             await platform.stop()
 
     app = FastAPI(
@@ -57,16 +141,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health_router)
     app.include_router(docs_router)
+    app.include_router(auth_router)
+    app.include_router(admin_router)
 
     def scope_ip(scope: Scope) -> str:
-        peer = scope.get("client")
-        forwarded = next(
-            (v.decode("latin-1") for k, v in scope["headers"] if k == b"x-forwarded-for"), None
-        )
-        return client_ip(peer[0] if peer else None, forwarded, settings.trusted_proxies)
+        return request_client_ip(scope, settings)
+
+    def scope_user(scope: Scope) -> str | None:
+        """The user an access token names (signature checked, session not): for rate limits."""
+        token = _access_token(scope)
+        if token is None:
+            return None
+        try:
+            return str(services.jwt.verify_token(token).user_id)
+        except Exception:
+            return None
 
     # Added innermost first: the edge middleware must wrap everything, including CORS answers.
-    app.add_middleware(ApiRateLimitMiddleware, hit=platform.limiter.hit, client_ip=scope_ip)
+    app.add_middleware(
+        ApiRateLimitMiddleware, hit=platform.limiter.hit, client_ip=scope_ip, identity=scope_user
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -80,6 +174,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         EdgeMiddleware, metrics=platform.metrics, max_body_bytes=settings.max_body_bytes
     )
     return app
+
+
+def _access_token(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, token = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return token.strip()
+        elif name == b"cookie":
+            for part in value.decode("latin-1").split(";"):
+                key, _, cookie = part.strip().partition("=")
+                if key == "token" and cookie:
+                    return cookie
+    return None
 
 
 def create_app_from_env() -> FastAPI:

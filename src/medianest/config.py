@@ -15,6 +15,8 @@ import limits
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from medianest.core.security import decode_key
+
 ENV_PREFIX = "MEDIANEST_"
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -56,6 +58,18 @@ class Settings(BaseSettings):
     # Generated on first start and kept in <data dir>/secrets.json when not given.
     secret_key: SecretStr | None = None
     encryption_key: SecretStr | None = None
+    # Earlier keys, comma-separated: values they sealed still open; `medianest keys rotate` fills it.
+    encryption_old_keys: SecretStr | None = None
+
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "MediaNest <medianest@localhost>"
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+
+    # Quick links on the Help page: JSON list of {"name": ..., "url": ..., "description"?: ...}.
+    help_links: list[dict[str, str]] = Field(default_factory=list)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["console", "json"] | None = None
@@ -114,6 +128,32 @@ class Settings(BaseSettings):
             ) from None
         return value
 
+    @field_validator("encryption_key", "encryption_old_keys")
+    @classmethod
+    def _keys(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        for part in value.get_secret_value().split(","):
+            if part.strip():
+                try:
+                    decode_key(part.strip())
+                except ValueError:
+                    raise ValueError(
+                        "must be 32 bytes in urlsafe base64 (44 characters); "
+                        "`medianest keys generate` prints one"
+                    ) from None
+        return value
+
+    @field_validator("help_links")
+    @classmethod
+    def _links(cls, value: list[dict[str, str]]) -> list[dict[str, str]]:
+        for link in value:
+            if not link.get("name") or not str(link.get("url", "")).startswith(
+                ("http://", "https://")
+            ):
+                raise ValueError('each link needs a "name" and an http(s) "url"')
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str | None) -> str | None:
@@ -166,6 +206,14 @@ class Settings(BaseSettings):
         return bool(self.web_runs_jobs)
 
     @property
+    def encryption_keys(self) -> list[bytes]:
+        """The sealing key first, then older ones that still open what they sealed."""
+        texts = [self.encryption_key.get_secret_value()] if self.encryption_key else []
+        if self.encryption_old_keys:
+            texts += self.encryption_old_keys.get_secret_value().split(",")
+        return [decode_key(t.strip()) for t in texts if t.strip()]
+
+    @property
     def uses_redis(self) -> bool:
         return self.redis_url is not None
 
@@ -194,4 +242,11 @@ def _describe(exc: ValidationError) -> str:
     return "\n".join(lines.values())
 
 
-_SECRET_FIELDS = {"secret_key", "encryption_key", "metrics_token", "plex_token"}
+_SECRET_FIELDS = {
+    "secret_key",
+    "encryption_key",
+    "encryption_old_keys",
+    "metrics_token",
+    "plex_token",
+    "smtp_password",
+}

@@ -8,7 +8,7 @@ from typing import Any
 
 import structlog
 
-from medianest.app import build_platform
+from medianest.app import build_services
 from medianest.config import Settings
 from medianest.core.jobs import JobStatus
 from medianest.core.logging import configure_logging
@@ -18,7 +18,8 @@ log = structlog.get_logger(__name__)
 
 async def run_worker(settings: Settings) -> None:
     configure_logging(settings.log_level, settings.resolved_log_format)
-    platform = build_platform(settings)
+    services = build_services(settings)
+    platform = services.platform
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -29,6 +30,7 @@ async def run_worker(settings: Settings) -> None:
         await stop.wait()
     finally:
         log.info("worker.stopping")
+        await services.aclose()
         await platform.stop()
 
 
@@ -36,7 +38,8 @@ async def ping_workers(settings: Settings, *, within: float) -> str:
     """Enqueue the `system.ping` job and wait for it; returns the `host:pid` that ran it."""
     # A one-shot command: only problems belong on the terminal.
     configure_logging("WARNING", settings.resolved_log_format)
-    platform = build_platform(settings)
+    services = build_services(settings)
+    platform = services.platform
     await platform.start(consume_jobs=False)
     try:
         job_id = await platform.queue.enqueue_now("system.ping")
@@ -48,4 +51,5 @@ async def ping_workers(settings: Settings, *, within: float) -> str:
                     return str(result.get("worker", job.worker))
                 await asyncio.sleep(0.2)
     finally:
+        await services.aclose()
         await platform.stop()

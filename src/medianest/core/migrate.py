@@ -7,6 +7,7 @@ server's loop starts, or through `asyncio.to_thread` from inside one.
 from __future__ import annotations
 
 import asyncio
+import sys
 from pathlib import Path
 
 from alembic import command
@@ -27,7 +28,10 @@ def alembic_config(database_url: str) -> Config:
     hooks = "post_write_hooks"
     config.set_section_option(hooks, "hooks", "ruff_format")
     config.set_section_option(hooks, "ruff_format.type", "exec")
-    config.set_section_option(hooks, "ruff_format.executable", "ruff")
+    # The ruff installed next to this Python, so it works from a virtualenv not on PATH.
+    config.set_section_option(
+        hooks, "ruff_format.executable", str(Path(sys.executable).with_name("ruff"))
+    )
     config.set_section_option(hooks, "ruff_format.options", "format REVISION_SCRIPT_FILENAME")
     return config
 

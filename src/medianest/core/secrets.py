@@ -7,7 +7,6 @@ file mode 0600, and read back on every start; a value given in the environment w
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import secrets
@@ -16,15 +15,13 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from medianest.config import Settings, SettingsError
+from medianest.core.security import new_key
 
 SECRETS_FILE = "secrets.json"
 
 
 def _new_secrets() -> dict[str, str]:
-    return {
-        "secret_key": secrets.token_urlsafe(48),
-        "encryption_key": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
-    }
+    return {"secret_key": secrets.token_urlsafe(48), "encryption_key": new_key()}
 
 
 def _read(path: Path) -> dict[str, str]:
@@ -76,4 +73,21 @@ def with_secrets(settings: Settings) -> Settings:
         update["secret_key"] = SecretStr(stored["secret_key"])
     if not settings.encryption_key:
         update["encryption_key"] = SecretStr(stored["encryption_key"])
+        if stored.get("encryption_old_keys") and not settings.encryption_old_keys:
+            update["encryption_old_keys"] = SecretStr(stored["encryption_old_keys"])
     return settings.model_copy(update=update)
+
+
+def rotate_encryption_key(data_dir: Path) -> tuple[str, list[str]]:
+    """Make a new sealing key, keeping the old ones for opening; returns (new, old keys)."""
+    stored = load_or_create(data_dir)
+    old = [stored["encryption_key"]]
+    old += [k for k in stored.get("encryption_old_keys", "").split(",") if k]
+    stored["encryption_key"] = new_key()
+    stored["encryption_old_keys"] = ",".join(old)
+    path = data_dir / SECRETS_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.unlink(missing_ok=True)
+    _write_new(tmp, stored)
+    tmp.replace(path)
+    return stored["encryption_key"], old

@@ -7,7 +7,8 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from medianest.core import jobs  # noqa: F401  (registers the models with Base.metadata)
+from medianest.auth import models as auth_models  # noqa: F401  (registers the tables)
+from medianest.core import audit, jobs  # noqa: F401
 from medianest.core.db import Base, create_engine, is_sqlite
 
 target_metadata = Base.metadata

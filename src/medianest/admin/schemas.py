@@ -1,0 +1,45 @@
+"""Admin request and response bodies."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import Field
+
+from medianest.auth.schemas import UserRead
+from medianest.core.schemas import ApiModel
+
+
+class AdminUserRead(UserRead):
+    status: str
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+class UserUpdate(ApiModel):
+    role: Literal["admin", "user"] | None = None
+    status: Literal["active", "suspended"] | None = None
+
+
+class ResetLinkRead(ApiModel):
+    url: str
+    expires_at: datetime
+
+
+class AuditEntryRead(ApiModel):
+    id: uuid.UUID
+    created_at: datetime
+    actor_id: uuid.UUID | None
+    actor_name: str | None
+    action: str
+    target_type: str | None
+    target_id: str | None
+    ip: str | None
+    details: dict[str, Any]
+
+
+class Paging(ApiModel):
+    page: int = Field(default=1, ge=1)
+    page_size: int = Field(default=20, ge=1, le=100)

@@ -1,0 +1,94 @@
+"""Who is calling, and may they: the dependencies every route declares.
+
+`CurrentUser` is the default for routes: signed in, active, password not pending a change, and
+for cookie-authenticated unsafe requests, the CSRF token echoed. `PendingUser` lets a user whose
+password must change still reach the few routes that let them change it.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from medianest.auth.account import AccountService
+from medianest.auth.cookies import ACCESS_COOKIE, CSRF_COOKIE, CSRF_HEADER
+from medianest.auth.errors import CsrfFailed, PasswordChangeRequired
+from medianest.auth.service import AuthService, Client
+from medianest.auth.sessions import Principal
+from medianest.core.clientip import request_client_ip
+from medianest.core.deps import get_platform
+from medianest.core.errors import Forbidden, Unauthorized
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_auth_service(request: Request) -> AuthService:
+    service: AuthService = request.state.services.auth
+    return service
+
+
+def get_account_service(request: Request) -> AccountService:
+    service: AccountService = request.state.services.account
+    return service
+
+
+AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
+AccountServiceDep = Annotated[AccountService, Depends(get_account_service)]
+
+
+def get_client(request: Request) -> Client:
+    ip = request_client_ip(request, get_platform(request).settings)
+    return Client(ip=ip, user_agent=request.headers.get("user-agent"))
+
+
+ClientDep = Annotated[Client, Depends(get_client)]
+
+
+def bearer_or_cookie(request: Request) -> tuple[str | None, bool]:
+    """(token, whether it came from the cookie)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip(), False
+    return request.cookies.get(ACCESS_COOKIE), True
+
+
+async def optional_principal(request: Request) -> Principal | None:
+    token, from_cookie = bearer_or_cookie(request)
+    if not token:
+        return None
+    principal = await get_auth_service(request).sessions.authenticate(token)
+    if from_cookie and request.method not in SAFE_METHODS:
+        sent = request.headers.get(CSRF_HEADER, "")
+        expected = request.cookies.get(CSRF_COOKIE, "")
+        if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+            raise CsrfFailed
+    return principal
+
+
+async def pending_user(
+    principal: Annotated[Principal | None, Depends(optional_principal)],
+) -> Principal:
+    if principal is None:
+        raise Unauthorized
+    return principal
+
+
+async def require_user(principal: Annotated[Principal, Depends(pending_user)]) -> Principal:
+    if principal.requires_password_change:
+        raise PasswordChangeRequired
+    return principal
+
+
+async def require_admin(principal: Annotated[Principal, Depends(require_user)]) -> Principal:
+    if not principal.is_admin:
+        raise Forbidden("Only an administrator can do that.")
+    return principal
+
+
+OptionalUser = Annotated[Principal | None, Depends(optional_principal)]
+PendingUser = Annotated[Principal, Depends(pending_user)]
+CurrentUser = Annotated[Principal, Depends(require_user)]
+AdminUser = Annotated[Principal, Depends(require_admin)]

@@ -1,0 +1,312 @@
+"""Signing in and out: local passwords (with 2FA), Plex PINs, refresh and the first-run admin."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from medianest.auth.errors import (
+    AccountSuspended,
+    InvalidCredentials,
+    InvalidTotp,
+    PinNotAuthorized,
+    PlexAccessDenied,
+    PlexNotConnected,
+    TotpRequired,
+)
+from medianest.auth.models import BackupCode, Role, User, UserStatus
+from medianest.auth.passwords import PasswordHasher
+from medianest.auth.plex_access import AccessDecision, PlexServerAccess
+from medianest.auth.plex_oauth import PlexAccount, PlexPin, PlexTvClient
+from medianest.auth.sessions import IssuedSession, Principal, SessionService
+from medianest.auth.two_factor import matching_step, normalise_backup_code
+from medianest.core.audit import Actor, AuditService
+from medianest.core.cache import CacheService
+from medianest.core.db import Database, utc_now
+from medianest.core.errors import NotFound, Unauthorized
+from medianest.core.ratelimit import RateLimiter
+from medianest.core.security import EncryptionService, TokenHasher, random_token
+
+log = structlog.get_logger(__name__)
+
+FIRST_ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    """Where a request comes from, for sessions, rate limits and the audit log."""
+
+    ip: str
+    user_agent: str | None
+
+    def actor(self, user: User | Principal | None = None) -> Actor:
+        if user is None:
+            return Actor(None, None, self.ip)
+        return Actor(user.id, user.username, self.ip)
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    user: User
+    issued: IssuedSession
+
+
+@dataclass(frozen=True, slots=True)
+class StartedPin:
+    pin: PlexPin
+    auth_url: str
+    browser_secret: str
+
+
+class AuthService:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        cache: CacheService,
+        limiter: RateLimiter,
+        audit: AuditService,
+        sessions: SessionService,
+        passwords: PasswordHasher,
+        hasher: TokenHasher,
+        encryption: EncryptionService,
+        plex_tv: PlexTvClient,
+        plex_access: PlexServerAccess,
+    ) -> None:
+        self._db = db
+        self._cache = cache
+        self._limiter = limiter
+        self._audit = audit
+        self.sessions = sessions
+        self._passwords = passwords
+        self._hasher = hasher
+        self._encryption = encryption
+        self._plex_tv = plex_tv
+        self._plex_access = plex_access
+
+    async def aclose(self) -> None:
+        await self._plex_access.aclose()
+        await self._plex_tv.aclose()
+
+    async def ensure_first_admin(self) -> bool:
+        """On an empty database, create `admin` / `admin`, which must be changed at first sign-in."""
+        async with self._db.unit_of_work() as session:
+            if await session.scalar(select(func.count()).select_from(User)):
+                return False
+            session.add(
+                User(
+                    username=FIRST_ADMIN,
+                    username_key=FIRST_ADMIN,
+                    role=Role.ADMIN,
+                    password_hash=self._passwords.hash(FIRST_ADMIN),
+                    requires_password_change=True,
+                )
+            )
+        log.info("auth.first_admin_created", username=FIRST_ADMIN)
+        return True
+
+    async def login(
+        self,
+        session: AsyncSession,
+        *,
+        username: str,
+        password: str,
+        totp_code: str | None,
+        remember: bool,
+        client: Client,
+    ) -> SignedIn:
+        account_key = f"account:{username.strip().lower()}"
+        ip_key = f"ip:{client.ip}"
+        await self._limiter.check("login", ip_key)
+        await self._limiter.check("login", account_key)
+        user = await session.scalar(select(User).where(User.username_key == username.strip().lower()))
+        if not self._passwords.verify(password, user.password_hash if user else None):
+            await self._failed(session, client, username=username, reason="bad_password")
+            for key in (ip_key, account_key):
+                await self._limiter.hit("login", key)
+            raise InvalidCredentials
+        assert user is not None
+        if user.status != UserStatus.ACTIVE:
+            await self._failed(session, client, username=username, reason="suspended")
+            raise AccountSuspended
+        if user.totp_enabled:
+            if not totp_code:
+                raise TotpRequired
+            if not await self._second_factor(session, user, totp_code):
+                await self._failed(session, client, username=username, reason="bad_totp")
+                for key in (ip_key, account_key):
+                    await self._limiter.hit("login", key)
+                raise InvalidTotp
+        await self._limiter.clear("login", account_key)
+        return await self._sign_in(session, user, remember=remember, client=client, method="password")
+
+    async def start_plex_pin(self) -> StartedPin:
+        pin = await self._plex_tv.create_pin()
+        secret = random_token(24)
+        ttl = max((pin.expires_at - utc_now()).total_seconds(), 60)
+        await self._cache.set(f"auth:pin:{pin.id}", self._hasher.hash(secret), ttl=ttl)
+        return StartedPin(pin, self._plex_tv.auth_url(pin.code), secret)
+
+    async def plex_pin_status(self, pin_id: int) -> PlexPin:
+        return await self._plex_tv.get_pin(pin_id)
+
+    async def verify_plex_pin(
+        self,
+        session: AsyncSession,
+        *,
+        pin_id: int,
+        browser_secret: str | None,
+        remember: bool,
+        client: Client,
+    ) -> SignedIn:
+        """Sign in with an approved PIN started by this same browser (the PIN cookie proves it)."""
+        expected = await self._cache.get(f"auth:pin:{pin_id}")
+        if expected is None or browser_secret is None or expected != self._hasher.hash(browser_secret):
+            raise NotFound("This Plex sign-in was started somewhere else or has expired. Start again.")
+        pin = await self._plex_tv.get_pin(pin_id)
+        if not pin.auth_token:
+            raise PinNotAuthorized
+        account = await self._plex_tv.get_account(pin.auth_token)
+        decision = await self._plex_access.check(account)
+        if not decision.allowed:
+            await self._failed(session, client, username=account.username, reason=decision.value)
+            if decision is AccessDecision.NO_SERVER:
+                raise PlexNotConnected
+            raise PlexAccessDenied
+        user = await self._upsert_plex_user(session, account, pin.auth_token, decision)
+        if user.status != UserStatus.ACTIVE:
+            await self._failed(session, client, username=user.username, reason="suspended")
+            raise AccountSuspended
+        await self._cache.delete(f"auth:pin:{pin_id}")
+        return await self._sign_in(session, user, remember=remember, client=client, method="plex")
+
+    async def logout(
+        self, session: AsyncSession, principal: Principal, *, everywhere: bool, client: Client
+    ) -> None:
+        if everywhere:
+            await self.sessions.revoke_all(session, principal.id, reason="logout_all")
+        else:
+            await self.sessions.revoke_one(
+                session, principal.id, principal.session_id, reason="logout"
+            )
+        await self._audit.record(
+            session, "auth.logout", actor=client.actor(principal), all_sessions=everywhere
+        )
+
+    async def refresh(
+        self, session: AsyncSession, remember_token: str | None, *, client: Client
+    ) -> tuple[IssuedSession | None, str]:
+        """(rotated session tokens or None inside the grace window, new access token)."""
+        if not remember_token:
+            raise Unauthorized("Sign in to continue.")
+        _, issued, access = await self.sessions.refresh(session, remember_token, ip=client.ip)
+        return issued, access
+
+    async def revoke_device(
+        self, session: AsyncSession, principal: Principal, session_id: uuid.UUID, *, client: Client
+    ) -> None:
+        if not await self.sessions.revoke_one(session, principal.id, session_id, reason="revoked"):
+            raise NotFound("That session does not exist or is already signed out.")
+        await self._audit.record(
+            session,
+            "auth.session_revoked",
+            actor=client.actor(principal),
+            target_type="session",
+            target_id=session_id,
+        )
+
+    async def get_user(self, session: AsyncSession, user_id: uuid.UUID) -> User:
+        user = await session.get(User, user_id)
+        if user is None:
+            raise NotFound("That account does not exist any more.")
+        return user
+
+    async def _sign_in(
+        self, session: AsyncSession, user: User, *, remember: bool, client: Client, method: str
+    ) -> SignedIn:
+        user.last_login_at = utc_now()
+        issued = await self.sessions.create(
+            session, user, ip=client.ip, user_agent=client.user_agent, remember=remember
+        )
+        await self._audit.record(
+            session,
+            "auth.login",
+            actor=client.actor(user),
+            target_type="session",
+            target_id=issued.session_id,
+            method=method,
+        )
+        log.info("auth.login", user_id=str(user.id), method=method)
+        return SignedIn(user, issued)
+
+    async def _failed(
+        self, session: AsyncSession, client: Client, *, username: str, reason: str
+    ) -> None:
+        # The request is failing: give up its transaction (on SQLite it may hold the write lock)
+        # and record the failure in one of its own, so the record stays.
+        await session.rollback()
+        async with self._db.unit_of_work() as own:
+            await self._audit.record(
+                own, "auth.login_failed", actor=client.actor(), username=username[:100], reason=reason
+            )
+        log.info("auth.login_failed", reason=reason)
+
+    async def _second_factor(self, session: AsyncSession, user: User, code: str) -> bool:
+        if user.totp_secret_encrypted is None:
+            return False
+        secret = self._encryption.decrypt(user.totp_secret_encrypted)
+        step = matching_step(secret, code, after_step=user.totp_last_step)
+        if step is not None:
+            # Conditional update: two requests racing with one code cannot both win.
+            used = await session.execute(
+                update(User)
+                .where(User.id == user.id)
+                .where((User.totp_last_step.is_(None)) | (User.totp_last_step < step))
+                .values(totp_last_step=step)
+                .execution_options(synchronize_session="fetch")
+            )
+            return bool(used.rowcount)  # type: ignore[attr-defined]
+        code_hash = self._hasher.hash(normalise_backup_code(code))
+        used = await session.execute(
+            update(BackupCode)
+            .where(
+                BackupCode.user_id == user.id,
+                BackupCode.code_hash == code_hash,
+                BackupCode.used_at.is_(None),
+            )
+            .values(used_at=utc_now())
+        )
+        return bool(used.rowcount)  # type: ignore[attr-defined]
+
+    async def _upsert_plex_user(
+        self, session: AsyncSession, account: PlexAccount, token: str, decision: AccessDecision
+    ) -> User:
+        user = await session.scalar(select(User).where(User.plex_id == account.id))
+        if user is None:
+            user = User(
+                username=await self._free_username(session, account.username),
+                plex_id=account.id,
+                role=Role.ADMIN if decision is AccessDecision.OWNER else Role.USER,
+            )
+            user.username_key = user.username.lower()
+            session.add(user)
+        user.email = account.email
+        user.email_key = account.email.lower() if account.email else None
+        user.thumb = account.thumb
+        user.plex_token_encrypted = self._encryption.encrypt(token)
+        await session.flush()
+        await self.sessions.forget_user(user.id)
+        return user
+
+    async def _free_username(self, session: AsyncSession, wanted: str) -> str:
+        """The Plex username, or with a number added if a local account already has it."""
+        base = wanted.strip()[:90] or "plex-user"
+        candidate, n = base, 1
+        while await session.scalar(select(User.id).where(User.username_key == candidate.lower())):
+            n += 1
+            candidate = f"{base}-{n}"
+        return candidate

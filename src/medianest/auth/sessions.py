@@ -1,0 +1,280 @@
+"""Device sessions: creating, refreshing (with remember-token rotation), revoking, and the fast
+per-request check that an access token's session is still alive.
+
+Every request needs "is this session alive, who is the user": that answer is cached for a minute
+and dropped the moment a session is revoked or a user changes, so logout takes effect at once
+while an authenticated request costs a cache lookup, not a database query.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from ua_parser import parse as parse_user_agent
+
+from medianest.auth.models import DeviceSession, RememberToken, User, UserStatus
+from medianest.auth.tokens import InvalidToken, JwtService
+from medianest.core.cache import CacheService
+from medianest.core.db import Database, utc_now
+from medianest.core.errors import Unauthorized
+from medianest.core.security import TokenHasher, random_token
+
+log = structlog.get_logger(__name__)
+
+REMEMBER_IDLE = timedelta(days=30)
+SESSION_IDLE = timedelta(hours=12)
+# Two tabs refreshing at the same moment both present the same token; that is not theft.
+ROTATION_GRACE = timedelta(seconds=10)
+LAST_SEEN_EVERY = timedelta(minutes=5)
+SNAPSHOT_TTL = 60.0
+
+
+class SessionRevoked(Unauthorized):
+    message = "You were signed out. Sign in again."
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: a snapshot of the user, cached, never the ORM object."""
+
+    id: uuid.UUID
+    username: str
+    email: str | None
+    role: str
+    status: str
+    thumb: str | None
+    totp_enabled: bool
+    requires_password_change: bool
+    has_password: bool
+    plex_linked: bool
+    session_id: uuid.UUID
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedSession:
+    session_id: uuid.UUID
+    access_token: str
+    remember_token: str
+    remember: bool
+
+
+def describe_device(user_agent: str | None) -> str:
+    if not user_agent:
+        return "Unknown device"
+    parsed = parse_user_agent(user_agent)
+    browser = parsed.user_agent.family if parsed.user_agent else None
+    system = parsed.os.family if parsed.os else None
+    if browser and system and browser != "Other" and system != "Other":
+        return f"{browser} on {system}"
+    return (browser if browser and browser != "Other" else user_agent[:60]) or "Unknown device"
+
+
+def _user_snapshot(user: User) -> dict[str, Any]:
+    return {
+        "id": str(user.id),
+        "username": user.username,
+        "email": user.email,
+        "role": user.role,
+        "status": user.status,
+        "thumb": user.thumb,
+        "totp_enabled": user.totp_enabled,
+        "requires_password_change": user.requires_password_change,
+        "has_password": user.password_hash is not None,
+        "plex_linked": user.plex_id is not None,
+    }
+
+
+class SessionService:
+    def __init__(
+        self, db: Database, cache: CacheService, jwt: JwtService, hasher: TokenHasher
+    ) -> None:
+        self._db = db
+        self._cache = cache
+        self._jwt = jwt
+        self._hasher = hasher
+
+    async def create(
+        self,
+        session: AsyncSession,
+        user: User,
+        *,
+        ip: str | None,
+        user_agent: str | None,
+        remember: bool,
+    ) -> IssuedSession:
+        now = utc_now()
+        device = DeviceSession(
+            user_id=user.id,
+            device=describe_device(user_agent)[:200],
+            ip=ip,
+            remember=remember,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + (REMEMBER_IDLE if remember else SESSION_IDLE),
+        )
+        session.add(device)
+        await session.flush()
+        remember_token = await self._new_remember_token(session, device.id)
+        return IssuedSession(
+            device.id, self._jwt.generate_access_token(user.id, device.id), remember_token, remember
+        )
+
+    async def refresh(
+        self, session: AsyncSession, remember_token: str, *, ip: str | None
+    ) -> tuple[User, IssuedSession | None, str]:
+        """Rotate a remember token: (user, the new session tokens, access token).
+
+        The issued session is None inside the rotation grace window (a second tab refreshing
+        with the same token gets an access token only). A token rotated longer ago than that was
+        stolen: the whole device session is revoked and `SessionRevoked` raised.
+        """
+        now = utc_now()
+        row = await session.scalar(
+            select(RememberToken).where(RememberToken.token_hash == self._hasher.hash(remember_token))
+        )
+        if row is None:
+            raise InvalidToken("Sign in to continue.")
+        device = await session.get(DeviceSession, row.session_id)
+        if device is None or device.revoked_at is not None or device.expires_at <= now:
+            raise SessionRevoked
+        user = await session.get(User, device.user_id)
+        if user is None or user.status != UserStatus.ACTIVE:
+            raise SessionRevoked
+        if row.rotated_at is not None:
+            if now - row.rotated_at > ROTATION_GRACE:
+                log.warning("auth.remember_token_reused", session_id=str(device.id))
+                await self._revoke(session, [device.id], reason="token_reuse")
+                raise SessionRevoked(
+                    "This sign-in was used from somewhere else, so we signed it out to be safe. "
+                    "Sign in again."
+                )
+            return user, None, self._jwt.generate_access_token(user.id, device.id)
+        row.rotated_at = now
+        device.last_seen_at = now
+        device.ip = ip or device.ip
+        device.expires_at = now + (REMEMBER_IDLE if device.remember else SESSION_IDLE)
+        new_token = await self._new_remember_token(session, device.id)
+        access = self._jwt.generate_access_token(user.id, device.id)
+        return user, IssuedSession(device.id, access, new_token, device.remember), access
+
+    async def authenticate(self, access_token: str) -> Principal:
+        """The caller behind an access token; raises 401 errors when it is not (any more) valid."""
+        claims = self._jwt.verify_token(access_token)
+        alive = await self._cache.get_or_set(
+            f"auth:session:{claims.session_id}",
+            lambda: self._load_session(claims.session_id),
+            ttl=SNAPSHOT_TTL,
+        )
+        if not alive or alive["user_id"] != str(claims.user_id):
+            raise SessionRevoked
+        if datetime.fromisoformat(alive["expires_at"]) <= utc_now():
+            raise SessionRevoked("Your session has expired. Sign in again.")
+        snapshot = await self._cache.get_or_set(
+            f"auth:user:{claims.user_id}", lambda: self._load_user(claims.user_id), ttl=SNAPSHOT_TTL
+        )
+        if snapshot is None or snapshot["status"] != UserStatus.ACTIVE:
+            raise SessionRevoked
+        if datetime.fromisoformat(alive["last_seen_at"]) < utc_now() - LAST_SEEN_EVERY:
+            await self._touch(claims.session_id)
+        return Principal(
+            **{**snapshot, "id": claims.user_id, "session_id": claims.session_id}
+        )
+
+    async def list_for_user(self, session: AsyncSession, user_id: uuid.UUID) -> list[DeviceSession]:
+        rows = await session.scalars(
+            select(DeviceSession)
+            .where(
+                DeviceSession.user_id == user_id,
+                DeviceSession.revoked_at.is_(None),
+                DeviceSession.expires_at > utc_now(),
+            )
+            .order_by(DeviceSession.last_seen_at.desc())
+        )
+        return list(rows)
+
+    async def revoke_one(
+        self, session: AsyncSession, user_id: uuid.UUID, session_id: uuid.UUID, *, reason: str
+    ) -> bool:
+        """Revoke one of the user's own sessions; False when it is not theirs or not alive."""
+        owned = await session.scalar(
+            select(DeviceSession.id).where(
+                DeviceSession.id == session_id,
+                DeviceSession.user_id == user_id,
+                DeviceSession.revoked_at.is_(None),
+            )
+        )
+        if owned is None:
+            return False
+        await self._revoke(session, [session_id], reason=reason)
+        return True
+
+    async def revoke_all(
+        self, session: AsyncSession, user_id: uuid.UUID, *, reason: str, keep: uuid.UUID | None = None
+    ) -> int:
+        query = select(DeviceSession.id).where(
+            DeviceSession.user_id == user_id, DeviceSession.revoked_at.is_(None)
+        )
+        if keep is not None:
+            query = query.where(DeviceSession.id != keep)
+        ids = list(await session.scalars(query))
+        await self._revoke(session, ids, reason=reason)
+        return len(ids)
+
+    async def forget_user(self, user_id: uuid.UUID) -> None:
+        """Drop the cached snapshot after the user changed (role, status, password, 2FA)."""
+        await self._cache.delete(f"auth:user:{user_id}")
+
+    async def _revoke(self, session: AsyncSession, ids: list[uuid.UUID], *, reason: str) -> None:
+        if not ids:
+            return
+        await session.execute(
+            update(DeviceSession)
+            .where(DeviceSession.id.in_(ids))
+            .values(revoked_at=utc_now(), revoked_reason=reason)
+        )
+        for session_id in ids:
+            await self._cache.delete(f"auth:session:{session_id}")
+
+    async def _new_remember_token(self, session: AsyncSession, session_id: uuid.UUID) -> str:
+        token = random_token()
+        session.add(RememberToken(session_id=session_id, token_hash=self._hasher.hash(token)))
+        await session.flush()
+        return token
+
+    async def _load_session(self, session_id: uuid.UUID) -> dict[str, Any] | None:
+        async with self._db.sessionmaker() as session:
+            device = await session.get(DeviceSession, session_id)
+        if device is None or device.revoked_at is not None:
+            return None
+        return {
+            "user_id": str(device.user_id),
+            "expires_at": device.expires_at.isoformat(),
+            "last_seen_at": device.last_seen_at.isoformat(),
+        }
+
+    async def _load_user(self, user_id: uuid.UUID) -> dict[str, Any] | None:
+        async with self._db.sessionmaker() as session:
+            user = await session.get(User, user_id)
+        return _user_snapshot(user) if user is not None else None
+
+    async def _touch(self, session_id: uuid.UUID) -> None:
+        now = utc_now()
+        async with self._db.unit_of_work() as session:
+            device = await session.get(DeviceSession, session_id)
+            if device is None:
+                return
+            device.last_seen_at = now
+            device.expires_at = now + (REMEMBER_IDLE if device.remember else SESSION_IDLE)
+        await self._cache.delete(f"auth:session:{session_id}")
+
+

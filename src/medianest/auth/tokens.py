@@ -1,0 +1,71 @@
+"""Access tokens: short-lived JWTs (HS256 pinned, iss/aud/exp checked) naming a device session."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import jwt
+
+from medianest.core.db import utc_now
+from medianest.core.errors import Unauthorized
+
+ACCESS_TTL = timedelta(minutes=15)
+ALGORITHM = "HS256"
+
+
+class TokenExpired(Unauthorized):
+    code, message = "TOKEN_EXPIRED", "Your session has expired. Sign in again."
+
+
+class InvalidToken(Unauthorized):
+    message = "Sign in to continue."
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    user_id: uuid.UUID
+    session_id: uuid.UUID
+    expires_at: datetime
+
+
+class JwtService:
+    def __init__(self, secret: str, *, issuer: str = "medianest", audience: str = "medianest") -> None:
+        self._secret = secret
+        self._issuer = issuer
+        self._audience = audience
+
+    def generate_access_token(self, user_id: uuid.UUID, session_id: uuid.UUID) -> str:
+        now = utc_now()
+        payload = {
+            "sub": str(user_id),
+            "sid": str(session_id),
+            "iss": self._issuer,
+            "aud": self._audience,
+            "iat": now,
+            "exp": now + ACCESS_TTL,
+            "jti": uuid.uuid4().hex,
+        }
+        return jwt.encode(payload, self._secret, algorithm=ALGORITHM)
+
+    def verify_token(self, token: str) -> AccessClaims:
+        """Raises `TokenExpired` or `InvalidToken`; accepts only HS256 tokens we issued."""
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                issuer=self._issuer,
+                audience=self._audience,
+                options={"require": ["exp", "iat", "iss", "aud", "sub", "sid"]},
+            )
+            return AccessClaims(
+                user_id=uuid.UUID(claims["sub"]),
+                session_id=uuid.UUID(claims["sid"]),
+                expires_at=datetime.fromtimestamp(claims["exp"], tz=utc_now().tzinfo),
+            )
+        except jwt.ExpiredSignatureError:
+            raise TokenExpired from None
+        except (jwt.InvalidTokenError, ValueError, TypeError):
+            raise InvalidToken from None
