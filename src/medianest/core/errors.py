@@ -7,7 +7,8 @@ only code that renders an error. Anything that is not a `MediaNestError` is a bu
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Awaitable, Callable, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -15,7 +16,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 from medianest.core.context import correlation_id
 
@@ -184,7 +185,29 @@ def internal_error_response() -> JSONResponse:
     return JSONResponse(error_body("INTERNAL_ERROR", MediaNestError.message), status_code=500)
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(MediaNestError, _medianest_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
+PageRenderer = Callable[[Request, int, str, str], Response]
+"""Renders an error as an HTML page: (request, status, code, message) -> response."""
+
+
+def _wants_page(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
+        "accept", ""
+    )
+
+
+def install_error_handlers(app: FastAPI, *, pages: PageRenderer | None = None) -> None:
+    """JSON envelopes for the API; with `pages`, browsers asking for a page get an HTML one."""
+
+    def handler(render_json: Callable[[Request, Exception], Awaitable[JSONResponse]]) -> Any:
+        async def handle(request: Request, exc: Exception) -> Response:
+            response = await render_json(request, exc)
+            if pages is None or not _wants_page(request):
+                return response
+            error = json.loads(bytes(response.body))["error"]
+            return pages(request, response.status_code, error["code"], error["message"])
+
+        return handle
+
+    app.add_exception_handler(MediaNestError, handler(_medianest_error))
+    app.add_exception_handler(StarletteHTTPException, handler(_http_error))
+    app.add_exception_handler(RequestValidationError, handler(_validation_error))
