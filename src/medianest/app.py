@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import TypedDict
 
 import structlog
-
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Scope
@@ -93,7 +92,9 @@ def build_services(settings: Settings) -> Services:
         hasher=hasher,
         encryption=encryption,
         plex_tv=plex_tv,
-        plex_access=build_plex_server_access(settings, plex_tv, platform.breakers, platform.metrics),
+        plex_access=build_plex_server_access(
+            settings, plex_tv, platform.breakers, platform.metrics
+        ),
     )
     account = AccountService(
         public_url=settings.public_url,
@@ -177,7 +178,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _access_token(scope: Scope) -> str | None:
-    for name, value in scope["headers"]:
+    headers: list[tuple[bytes, bytes]] = scope["headers"]
+    for name, value in headers:
         if name == b"authorization":
             scheme, _, token = value.decode("latin-1").partition(" ")
             if scheme.lower() == "bearer" and token.strip():

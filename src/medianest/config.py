@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     # Generated on first start and kept in <data dir>/secrets.json when not given.
     secret_key: SecretStr | None = None
     encryption_key: SecretStr | None = None
-    # Earlier keys, comma-separated: values they sealed still open; `medianest keys rotate` fills it.
+    # Earlier keys, comma-separated: what they sealed still opens. `medianest keys rotate` fills it.
     encryption_old_keys: SecretStr | None = None
 
     smtp_host: str | None = None

@@ -72,7 +72,11 @@ async def update_user(
     client: ClientDep,
 ) -> Envelope[AdminUserRead]:
     user = await admin.update_user(
-        session, principal, user_id, role=body.role, status=body.status,
+        session,
+        principal,
+        user_id,
+        role=body.role,
+        status=body.status,
         actor=client.actor(principal),
     )
     return Envelope(data=_admin_user(user))

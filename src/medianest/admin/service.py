@@ -14,7 +14,9 @@ from medianest.auth.sessions import Principal, SessionService
 from medianest.core.audit import Actor, AuditEntry, AuditService
 from medianest.core.errors import Conflict, NotFound
 
-UserSort = Literal["username", "-username", "createdAt", "-createdAt", "lastLoginAt", "-lastLoginAt"]
+UserSort = Literal[
+    "username", "-username", "createdAt", "-createdAt", "lastLoginAt", "-lastLoginAt"
+]
 
 _SORT_COLUMNS = {
     "username": User.username_key,
@@ -86,7 +88,11 @@ class AdminService:
                 await self._sessions.revoke_all(session, user.id, reason="suspended")
         if changes:
             await self._audit.record(
-                session, "admin.user_updated", actor=actor, target_type="user", target_id=user.id,
+                session,
+                "admin.user_updated",
+                actor=actor,
+                target_type="user",
+                target_id=user.id,
                 **changes,
             )
             await self._sessions.forget_user(user.id)
@@ -100,7 +106,11 @@ class AdminService:
             raise Conflict("You cannot delete your own account.")
         await self._sessions.revoke_all(session, user.id, reason="deleted")
         await self._audit.record(
-            session, "admin.user_deleted", actor=actor, target_type="user", target_id=user.id,
+            session,
+            "admin.user_deleted",
+            actor=actor,
+            target_type="user",
+            target_id=user.id,
             username=user.username,
         )
         await session.delete(user)

@@ -97,13 +97,17 @@ class AccountService:
         await self._sessions.revoke_all(
             session, user.id, reason="password_changed", keep=principal.session_id
         )
-        await self._audit.record(session, "auth.password_changed", actor=actor, target_type="user", target_id=user.id)
+        await self._audit.record(
+            session, "auth.password_changed", actor=actor, target_type="user", target_id=user.id
+        )
         await self._sessions.forget_user(user.id)
 
     async def start_two_factor(self, session: AsyncSession, principal: Principal) -> TwoFactorStart:
         user = await self._user(session, principal.id)
         if user.totp_enabled:
-            raise Conflict("Two-factor sign-in is already on. Turn it off first to set it up again.")
+            raise Conflict(
+                "Two-factor sign-in is already on. Turn it off first to set it up again."
+            )
         secret = new_secret()
         user.totp_secret_encrypted = self._encryption.encrypt(secret)
         user.totp_last_step = None
@@ -127,7 +131,9 @@ class AccountService:
         codes = new_backup_codes()
         await session.execute(delete(BackupCode).where(BackupCode.user_id == user.id))
         session.add_all(BackupCode(user_id=user.id, code_hash=self._hasher.hash(c)) for c in codes)
-        await self._audit.record(session, "auth.2fa_enabled", actor=actor, target_type="user", target_id=user.id)
+        await self._audit.record(
+            session, "auth.2fa_enabled", actor=actor, target_type="user", target_id=user.id
+        )
         await self._sessions.forget_user(user.id)
         return codes
 
@@ -160,15 +166,21 @@ class AccountService:
         user.totp_secret_encrypted = None
         user.totp_last_step = None
         await session.execute(delete(BackupCode).where(BackupCode.user_id == user.id))
-        await self._audit.record(session, "auth.2fa_disabled", actor=actor, target_type="user", target_id=user.id)
+        await self._audit.record(
+            session, "auth.2fa_disabled", actor=actor, target_type="user", target_id=user.id
+        )
         await self._sessions.forget_user(user.id)
 
     async def request_reset(self, session: AsyncSession, *, email: str, actor: Actor) -> None:
         """Send a reset link if the address belongs to an active account; silent either way."""
         user = await session.scalar(
-            select(User).where(User.email_key == email.strip().lower(), User.status == UserStatus.ACTIVE)
+            select(User).where(
+                User.email_key == email.strip().lower(), User.status == UserStatus.ACTIVE
+            )
         )
-        await self._audit.record(session, "auth.password_reset_requested", actor=actor, known=user is not None)
+        await self._audit.record(
+            session, "auth.password_reset_requested", actor=actor, known=user is not None
+        )
         if user is None or not user.email:
             return
         if not self._mailer.configured:
@@ -188,14 +200,18 @@ class AccountService:
         """For an admin to hand to a user when e-mail is not set up."""
         await self._user(session, user_id)
         link = await self._new_reset_link(session, user_id)
-        await self._audit.record(session, "admin.password_reset_link", actor=actor, target_type="user", target_id=user_id)
+        await self._audit.record(
+            session, "admin.password_reset_link", actor=actor, target_type="user", target_id=user_id
+        )
         return link
 
     async def confirm_reset(
         self, session: AsyncSession, *, token: str, new_password: str, actor: Actor
     ) -> None:
         row = await session.scalar(
-            select(PasswordResetToken).where(PasswordResetToken.token_hash == self._hasher.hash(token))
+            select(PasswordResetToken).where(
+                PasswordResetToken.token_hash == self._hasher.hash(token)
+            )
         )
         if row is None or row.used_at is not None or row.expires_at <= utc_now():
             raise InvalidResetToken
@@ -211,13 +227,19 @@ class AccountService:
         user.password_hash = self._passwords.hash(new_password)
         user.requires_password_change = False
         await self._sessions.revoke_all(session, user.id, reason="password_reset")
-        await self._audit.record(session, "auth.password_reset", actor=Actor(user.id, user.username, actor.ip))
+        await self._audit.record(
+            session, "auth.password_reset", actor=Actor(user.id, user.username, actor.ip)
+        )
         await self._sessions.forget_user(user.id)
 
     async def _new_reset_link(self, session: AsyncSession, user_id: uuid.UUID) -> ResetLink:
         token = random_token()
         expires = utc_now() + RESET_TTL
-        session.add(PasswordResetToken(user_id=user_id, token_hash=self._hasher.hash(token), expires_at=expires))
+        session.add(
+            PasswordResetToken(
+                user_id=user_id, token_hash=self._hasher.hash(token), expires_at=expires
+            )
+        )
         await session.flush()
         base = self._public_url or ""
         return ResetLink(f"{base}/reset-password#token={token}", expires)

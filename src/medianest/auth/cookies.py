@@ -38,11 +38,17 @@ def set_session_cookies(
     )
     if remember_token is not None:
         response.set_cookie(
-            REMEMBER_COOKIE, remember_token, max_age=max_age, httponly=True, secure=secure,
+            REMEMBER_COOKIE,
+            remember_token,
+            max_age=max_age,
+            httponly=True,
+            secure=secure,
             samesite="lax",
         )
     # Readable by the page's script, which sends it back in the X-CSRF-Token header.
-    response.set_cookie(CSRF_COOKIE, csrf, max_age=max_age, httponly=False, secure=secure, samesite="lax")
+    response.set_cookie(
+        CSRF_COOKIE, csrf, max_age=max_age, httponly=False, secure=secure, samesite="lax"
+    )
     return csrf
 
 

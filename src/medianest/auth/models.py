@@ -47,7 +47,9 @@ class User(UUIDPrimaryKey, Timestamps, Base):
 class BackupCode(UUIDPrimaryKey, Base):
     __tablename__ = "backup_codes"
 
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     code_hash: Mapped[str] = mapped_column(String(64))
     used_at: Mapped[datetime | None]
 
@@ -85,7 +87,9 @@ class RememberToken(UUIDPrimaryKey, Base):
 class PasswordResetToken(UUIDPrimaryKey, Base):
     __tablename__ = "password_reset_tokens"
 
-    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
     expires_at: Mapped[datetime]

@@ -155,7 +155,8 @@ class PlexServerAccess:
             return self._facts
 
     async def _machine_identifier(self, url: str) -> str:
-        response = await self._server.get(f"{url}/identity")
+        # PMS answers XML unless asked for JSON, whatever the client's default headers say.
+        response = await self._server.get(f"{url}/identity", headers={"Accept": "application/json"})
         identity: _Identity | None = None
         if response.status_code == 200:
             try:

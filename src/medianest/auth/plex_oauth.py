@@ -88,6 +88,7 @@ class InvalidPlexToken(Unauthorized):
 
 
 class _Frozen(ApiModel):
+    # Tokens are excluded from dumps and reprs: these describe Plex, they are not API answers.
     model_config = ConfigDict(frozen=True)
 
 
@@ -95,7 +96,7 @@ class PlexPin(_Frozen):
     id: int
     code: str
     expires_at: datetime
-    auth_token: str | None = Field(default=None, repr=False)
+    auth_token: str | None = Field(default=None, repr=False, exclude=True)
 
     @property
     def authorized(self) -> bool:
@@ -125,7 +126,7 @@ class PlexResource(_Frozen):
     name: str
     client_identifier: str
     owned: bool
-    access_token: str | None = Field(default=None, repr=False)
+    access_token: str | None = Field(default=None, repr=False, exclude=True)
     connections: tuple[PlexResourceConnection, ...] = ()
 
 
@@ -310,14 +311,13 @@ class PlexTvClient:
             _unreadable(response)
 
     async def _user_call(self, path: str, token: str, **kwargs: Any) -> httpx.Response:
-        # `Upstream` reports a 401 as MediaNest's own credentials being refused; here the token is
-        # the user's, so it is their sign-in that failed, not plex.tv or its configuration.
-        try:
-            return await self._upstream.get(path, headers={"X-Plex-Token": token}, **kwargs)
-        except UpstreamUnavailable as exc:
-            if exc.misconfigured:
-                raise InvalidPlexToken from None
-            raise
+        """A call made with a user's token: a 401/403 means their sign-in failed."""
+        response = await self._upstream.get(
+            path, headers={"X-Plex-Token": token}, user_credentials=True, **kwargs
+        )
+        if response.status_code in (401, 403):
+            raise InvalidPlexToken
+        return response
 
 
 def build_plex_tv_client(

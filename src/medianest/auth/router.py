@@ -96,8 +96,13 @@ async def create_plex_pin(
 ) -> Envelope[PlexPinRead]:
     started = await auth.start_plex_pin()
     response.set_cookie(
-        PIN_COOKIE, started.browser_secret, max_age=1800, httponly=True,
-        secure=is_https(request), samesite="lax", path="/api/v1/auth/plex",
+        PIN_COOKIE,
+        started.browser_secret,
+        max_age=1800,
+        httponly=True,
+        secure=is_https(request),
+        samesite="lax",
+        path="/api/v1/auth/plex",
     )
     pin = started.pin
     return Envelope(
@@ -199,11 +204,15 @@ async def change_password(
         new=body.new_password,
         actor=client.actor(principal),
     )
-    return Envelope(data=Message(message="Your password is changed. Other devices were signed out."))
+    return Envelope(
+        data=Message(message="Your password is changed. Other devices were signed out.")
+    )
 
 
 @router.post(
-    "/password-reset/request", response_model=Envelope[Message], status_code=status.HTTP_202_ACCEPTED
+    "/password-reset/request",
+    response_model=Envelope[Message],
+    status_code=status.HTTP_202_ACCEPTED,
 )
 async def request_password_reset(
     body: ResetRequest, session: DbSession, account: AccountServiceDep, client: ClientDep

@@ -93,7 +93,7 @@ class AuthService:
         await self._plex_tv.aclose()
 
     async def ensure_first_admin(self) -> bool:
-        """On an empty database, create `admin` / `admin`, which must be changed at first sign-in."""
+        """On an empty database, create `admin` / `admin`, to be changed at first sign-in."""
         async with self._db.unit_of_work() as session:
             if await session.scalar(select(func.count()).select_from(User)):
                 return False
@@ -123,7 +123,9 @@ class AuthService:
         ip_key = f"ip:{client.ip}"
         await self._limiter.check("login", ip_key)
         await self._limiter.check("login", account_key)
-        user = await session.scalar(select(User).where(User.username_key == username.strip().lower()))
+        user = await session.scalar(
+            select(User).where(User.username_key == username.strip().lower())
+        )
         if not self._passwords.verify(password, user.password_hash if user else None):
             await self._failed(session, client, username=username, reason="bad_password")
             for key in (ip_key, account_key):
@@ -142,7 +144,9 @@ class AuthService:
                     await self._limiter.hit("login", key)
                 raise InvalidTotp
         await self._limiter.clear("login", account_key)
-        return await self._sign_in(session, user, remember=remember, client=client, method="password")
+        return await self._sign_in(
+            session, user, remember=remember, client=client, method="password"
+        )
 
     async def start_plex_pin(self) -> StartedPin:
         pin = await self._plex_tv.create_pin()
@@ -165,8 +169,14 @@ class AuthService:
     ) -> SignedIn:
         """Sign in with an approved PIN started by this same browser (the PIN cookie proves it)."""
         expected = await self._cache.get(f"auth:pin:{pin_id}")
-        if expected is None or browser_secret is None or expected != self._hasher.hash(browser_secret):
-            raise NotFound("This Plex sign-in was started somewhere else or has expired. Start again.")
+        if (
+            expected is None
+            or browser_secret is None
+            or expected != self._hasher.hash(browser_secret)
+        ):
+            raise NotFound(
+                "This Plex sign-in was started somewhere else or has expired. Start again."
+            )
         pin = await self._plex_tv.get_pin(pin_id)
         if not pin.auth_token:
             raise PinNotAuthorized
@@ -251,7 +261,11 @@ class AuthService:
         await session.rollback()
         async with self._db.unit_of_work() as own:
             await self._audit.record(
-                own, "auth.login_failed", actor=client.actor(), username=username[:100], reason=reason
+                own,
+                "auth.login_failed",
+                actor=client.actor(),
+                username=username[:100],
+                reason=reason,
             )
         log.info("auth.login_failed", reason=reason)
 

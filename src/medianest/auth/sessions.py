@@ -140,7 +140,9 @@ class SessionService:
         """
         now = utc_now()
         row = await session.scalar(
-            select(RememberToken).where(RememberToken.token_hash == self._hasher.hash(remember_token))
+            select(RememberToken).where(
+                RememberToken.token_hash == self._hasher.hash(remember_token)
+            )
         )
         if row is None:
             raise InvalidToken("Sign in to continue.")
@@ -152,8 +154,12 @@ class SessionService:
             raise SessionRevoked
         if row.rotated_at is not None:
             if now - row.rotated_at > ROTATION_GRACE:
-                log.warning("auth.remember_token_reused", session_id=str(device.id))
-                await self._revoke(session, [device.id], reason="token_reuse")
+                stolen = device.id
+                log.warning("auth.remember_token_reused", session_id=str(stolen))
+                # The request fails, so its transaction rolls back: revoke in one that commits.
+                await session.rollback()
+                async with self._db.unit_of_work() as own:
+                    await self._revoke(own, [stolen], reason="token_reuse")
                 raise SessionRevoked(
                     "This sign-in was used from somewhere else, so we signed it out to be safe. "
                     "Sign in again."
@@ -186,9 +192,7 @@ class SessionService:
             raise SessionRevoked
         if datetime.fromisoformat(alive["last_seen_at"]) < utc_now() - LAST_SEEN_EVERY:
             await self._touch(claims.session_id)
-        return Principal(
-            **{**snapshot, "id": claims.user_id, "session_id": claims.session_id}
-        )
+        return Principal(**{**snapshot, "id": claims.user_id, "session_id": claims.session_id})
 
     async def list_for_user(self, session: AsyncSession, user_id: uuid.UUID) -> list[DeviceSession]:
         rows = await session.scalars(
@@ -219,7 +223,12 @@ class SessionService:
         return True
 
     async def revoke_all(
-        self, session: AsyncSession, user_id: uuid.UUID, *, reason: str, keep: uuid.UUID | None = None
+        self,
+        session: AsyncSession,
+        user_id: uuid.UUID,
+        *,
+        reason: str,
+        keep: uuid.UUID | None = None,
     ) -> int:
         query = select(DeviceSession.id).where(
             DeviceSession.user_id == user_id, DeviceSession.revoked_at.is_(None)
@@ -276,5 +285,3 @@ class SessionService:
             device.last_seen_at = now
             device.expires_at = now + (REMEMBER_IDLE if device.remember else SESSION_IDLE)
         await self._cache.delete(f"auth:session:{session_id}")
-
-

@@ -31,7 +31,9 @@ class AccessClaims:
 
 
 class JwtService:
-    def __init__(self, secret: str, *, issuer: str = "medianest", audience: str = "medianest") -> None:
+    def __init__(
+        self, secret: str, *, issuer: str = "medianest", audience: str = "medianest"
+    ) -> None:
         self._secret = secret
         self._issuer = issuer
         self._audience = audience

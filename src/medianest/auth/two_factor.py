@@ -26,7 +26,9 @@ def qr_svg_data_uri(uri: str) -> str:
     return str(segno.make(uri, error="m").svg_data_uri(scale=5, dark="#000", light="#fff"))
 
 
-def matching_step(secret: str, code: str, *, after_step: int | None, now: float | None = None) -> int | None:
+def matching_step(
+    secret: str, code: str, *, after_step: int | None, now: float | None = None
+) -> int | None:
     """The time step `code` belongs to (this one or a neighbour, for clock drift), if it is
     newer than `after_step`; None otherwise. Remembering the step makes every code single-use."""
     code = code.strip().replace(" ", "")

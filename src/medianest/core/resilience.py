@@ -240,7 +240,13 @@ class Upstream:
         breakers.register(name)
 
     async def request(
-        self, method: str, url: str, *, idempotent: bool | None = None, **kwargs: Any
+        self,
+        method: str,
+        url: str,
+        *,
+        idempotent: bool | None = None,
+        user_credentials: bool = False,
+        **kwargs: Any,
     ) -> httpx.Response:
         """Send one request (retried when idempotent) and return the response.
 
@@ -248,13 +254,15 @@ class Upstream:
         `UpstreamTimeout`, or `UpstreamUnavailable` for refused or broken connections, 5xx,
         401/403 (`misconfigured=True`) and an open breaker (`CircuitOpen`). `kwargs` go to
         `httpx.AsyncClient.request`. `idempotent` defaults to True for GET, HEAD and OPTIONS.
+        With `user_credentials` the call carries a user's token rather than MediaNest's own, so a
+        401/403 is the user's answer (returned, not logged as misconfiguration).
         """
         method = method.upper()
         if idempotent is None:
             idempotent = method in _IDEMPOTENT_METHODS
         try:
             response = await self._breakers.call(
-                self.name, partial(self._send, method, url, idempotent, kwargs)
+                self.name, partial(self._send, method, url, idempotent, user_credentials, kwargs)
             )
         except CircuitOpen:
             self._count("rejected")
@@ -284,7 +292,12 @@ class Upstream:
         return await self.request("DELETE", url, **kwargs)
 
     async def _send(
-        self, method: str, url: str, idempotent: bool, kwargs: dict[str, Any]
+        self,
+        method: str,
+        url: str,
+        idempotent: bool,
+        user_credentials: bool,
+        kwargs: dict[str, Any],
     ) -> httpx.Response:
         # Only the path is ever logged: tokens travel in query strings (Plex's X-Plex-Token).
         path = httpx.URL(url).path
@@ -312,7 +325,7 @@ class Upstream:
             self._log_failure(method, path, type(exc).__name__)
             raise UpstreamUnavailable(self.name) from exc
         status = response.status_code
-        if status in (401, 403):
+        if status in (401, 403) and not user_credentials:
             log.warning(
                 "upstream.credentials_rejected",
                 service=self.name,

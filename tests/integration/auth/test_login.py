@@ -81,13 +81,21 @@ class TestPasswordSignIn:
             unknown = await sign_in(http, "nobody-here", "whatever-password")
             wrong = await sign_in(http, "admin", "not-the-password")
         assert unknown.status_code == wrong.status_code == 401
-        assert unknown.json()["error"]["code"] == wrong.json()["error"]["code"] == "INVALID_CREDENTIALS"
+        assert (
+            unknown.json()["error"]["code"]
+            == wrong.json()["error"]["code"]
+            == "INVALID_CREDENTIALS"
+        )
         assert unknown.json()["error"]["message"] == wrong.json()["error"]["message"]
-        log = (await admin.get("/api/v1/admin/audit-log", params={"action": "auth.login_failed"})).json()
+        log = (
+            await admin.get("/api/v1/admin/audit-log", params={"action": "auth.login_failed"})
+        ).json()
         attempts = {(e["details"]["username"], e["ip"]) for e in log["data"]}
         assert {("nobody-here", "198.51.100.7"), ("admin", "198.51.100.7")} <= attempts
 
-    async def test_username_is_case_insensitive(self, medianest: Started, database_url: str) -> None:
+    async def test_username_is_case_insensitive(
+        self, medianest: Started, database_url: str
+    ) -> None:
         await make_user(database_url, username="Grandma")
         async with medianest.client() as http:
             response = await sign_in(http, "grandma", PASSWORD)
@@ -138,7 +146,9 @@ class TestBruteForce:
     ) -> None:
         await make_user(database_url, username="target")
         async with medianest.client(ip="192.0.2.50") as attacker:
-            codes = [(await sign_in(attacker, "target", f"guess-{n}")).status_code for n in range(10)]
+            codes = [
+                (await sign_in(attacker, "target", f"guess-{n}")).status_code for n in range(10)
+            ]
             locked = await sign_in(attacker, "target", PASSWORD)
         async with medianest.client(ip="192.0.2.51") as elsewhere:
             still_locked = await sign_in(elsewhere, "target", PASSWORD)

@@ -35,12 +35,32 @@ class TestForgedTokens:
         "forge",
         [
             pytest.param(lambda c: jwt.encode(c, key="", algorithm="none"), id="alg-none"),
-            pytest.param(lambda c: jwt.encode(c, SECRET + "-but-longer-for-hs512", algorithm="HS512"), id="hs512"),
-            pytest.param(lambda c: jwt.encode(c, "some-other-secret-that-is-long-enough", algorithm="HS256"), id="bad-signature"),
-            pytest.param(lambda c: jwt.encode({**c, "iss": "someone-else"}, SECRET, algorithm="HS256"), id="wrong-issuer"),
-            pytest.param(lambda c: jwt.encode({**c, "aud": "another-app"}, SECRET, algorithm="HS256"), id="wrong-audience"),
-            pytest.param(lambda c: jwt.encode({k: v for k, v in c.items() if k != "sid"}, SECRET, algorithm="HS256"), id="no-session"),
-            pytest.param(lambda c: jwt.encode({**c, "sid": str(uuid.uuid4())}, SECRET, algorithm="HS256"), id="unknown-session"),
+            pytest.param(
+                lambda c: jwt.encode(c, SECRET + "-but-longer-for-hs512", algorithm="HS512"),
+                id="hs512",
+            ),
+            pytest.param(
+                lambda c: jwt.encode(c, "some-other-secret-that-is-long-enough", algorithm="HS256"),
+                id="bad-signature",
+            ),
+            pytest.param(
+                lambda c: jwt.encode({**c, "iss": "someone-else"}, SECRET, algorithm="HS256"),
+                id="wrong-issuer",
+            ),
+            pytest.param(
+                lambda c: jwt.encode({**c, "aud": "another-app"}, SECRET, algorithm="HS256"),
+                id="wrong-audience",
+            ),
+            pytest.param(
+                lambda c: jwt.encode(
+                    {k: v for k, v in c.items() if k != "sid"}, SECRET, algorithm="HS256"
+                ),
+                id="no-session",
+            ),
+            pytest.param(
+                lambda c: jwt.encode({**c, "sid": str(uuid.uuid4())}, SECRET, algorithm="HS256"),
+                id="unknown-session",
+            ),
             pytest.param(lambda c: "not.a.jwt", id="garbage"),
         ],
     )
@@ -74,7 +94,9 @@ class TestCsrf:
         async with medianest.client() as http:
             await sign_in(http, "carol", PASSWORD)
             forged = await http.post("/api/v1/auth/logout", json={})
-            wrong = await http.post("/api/v1/auth/logout", json={}, headers={"X-CSRF-Token": "guess"})
+            wrong = await http.post(
+                "/api/v1/auth/logout", json={}, headers={"X-CSRF-Token": "guess"}
+            )
             still_in = await http.get("/api/v1/auth/session")
             right = await http.post("/api/v1/auth/logout", json={}, headers=csrf(http))
         assert forged.status_code == wrong.status_code == 403
@@ -102,7 +124,9 @@ class TestSecretsStayOutOfLogs:
         from medianest.app import create_app
         from tests.support.app import started
 
-        app = create_app(make_settings(database_url=database_url, log_format="json", log_level="DEBUG"))
+        app = create_app(
+            make_settings(database_url=database_url, log_format="json", log_level="DEBUG")
+        )
         async with started(app) as medianest, medianest.client() as http:
             await sign_in(http, "admin", "admin")
             new_password = "a-brand-new-owner-phrase"
