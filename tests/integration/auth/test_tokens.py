@@ -6,7 +6,6 @@ import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import jwt
 import pytest
 

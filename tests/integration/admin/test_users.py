@@ -1,0 +1,123 @@
+"""Administrators managing accounts, and the audit log of what they did."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from medianest.auth.models import Role
+from tests.factories.users import PASSWORD, make_user
+from tests.integration.auth.conftest import bearer, csrf, sign_in
+from tests.support.app import Started
+
+
+class TestAuthorization:
+    async def test_a_user_on_an_admin_route_is_forbidden(
+        self, medianest: Started, database_url: str
+    ) -> None:
+        await make_user(database_url, username="ursula")
+        async with medianest.client() as http:
+            await sign_in(http, "ursula", PASSWORD)
+            for response in (
+                await http.get("/api/v1/admin/users"),
+                await http.get("/api/v1/admin/audit-log"),
+            ):
+                assert response.status_code == 403
+                assert response.json()["error"]["code"] == "FORBIDDEN"
+
+    async def test_signed_out_callers_are_unauthorized(self, medianest: Started) -> None:
+        async with medianest.client() as http:
+            response = await http.get("/api/v1/admin/users")
+        assert response.status_code == 401
+
+
+class TestUsers:
+    async def test_list_search_and_page(self, admin: Any, database_url: str) -> None:
+        for name in ("alice", "bob", "alina"):
+            await make_user(database_url, username=name, email=f"{name}@example.com")
+        found = (await admin.get("/api/v1/admin/users", params={"search": "ALI"})).json()
+        paged = (await admin.get("/api/v1/admin/users", params={"pageSize": 2, "page": 2})).json()
+        assert [u["username"] for u in found["data"]] == ["alice", "alina"]
+        assert paged["meta"] == {"page": 2, "pageSize": 2, "total": 4, "totalPages": 2}
+        assert "passwordHash" not in str(found) and "plexToken" not in str(found)
+
+    async def test_suspending_signs_the_user_out_at_once(
+        self, admin: Any, medianest: Started, database_url: str
+    ) -> None:
+        user = await make_user(database_url, username="victor")
+        async with medianest.client() as http:
+            token = (await sign_in(http, "victor", PASSWORD)).json()["data"]["token"]
+            suspended = await admin.patch(
+                f"/api/v1/admin/users/{user.id}", json={"status": "suspended"}, headers=csrf(admin)
+            )
+            after = await http.get("/api/v1/auth/session", headers=bearer(token))
+            again = await sign_in(http, "victor", PASSWORD)
+        assert suspended.json()["data"]["status"] == "suspended"
+        assert after.status_code == 401
+        assert again.status_code == 403
+
+    async def test_promotion_takes_effect_on_the_next_request(
+        self, admin: Any, medianest: Started, database_url: str
+    ) -> None:
+        user = await make_user(database_url, username="wendy")
+        async with medianest.client() as http:
+            await sign_in(http, "wendy", PASSWORD)
+            before = await http.get("/api/v1/admin/users")
+            await admin.patch(
+                f"/api/v1/admin/users/{user.id}", json={"role": "admin"}, headers=csrf(admin)
+            )
+            after = await http.get("/api/v1/admin/users")
+        assert before.status_code == 403 and after.status_code == 200
+
+    async def test_an_admin_cannot_demote_suspend_or_delete_themself(self, admin: Any) -> None:
+        me = (await admin.get("/api/v1/auth/session")).json()["data"]["user"]["id"]
+        demote = await admin.patch(
+            f"/api/v1/admin/users/{me}", json={"role": "user"}, headers=csrf(admin)
+        )
+        suspend = await admin.patch(
+            f"/api/v1/admin/users/{me}", json={"status": "suspended"}, headers=csrf(admin)
+        )
+        delete = await admin.delete(f"/api/v1/admin/users/{me}", headers=csrf(admin))
+        assert demote.status_code == suspend.status_code == delete.status_code == 409
+
+    async def test_deleting_removes_the_account_and_its_sessions(
+        self, admin: Any, medianest: Started, database_url: str
+    ) -> None:
+        user = await make_user(database_url, username="xena", role=Role.USER)
+        async with medianest.client() as http:
+            token = (await sign_in(http, "xena", PASSWORD)).json()["data"]["token"]
+            deleted = await admin.delete(f"/api/v1/admin/users/{user.id}", headers=csrf(admin))
+            after = await http.get("/api/v1/auth/session", headers=bearer(token))
+            missing = await admin.delete(f"/api/v1/admin/users/{user.id}", headers=csrf(admin))
+        assert deleted.status_code == 204
+        assert after.status_code == 401
+        assert missing.status_code == 404
+
+    async def test_bad_input_is_explained(self, admin: Any) -> None:
+        bad_id = await admin.patch("/api/v1/admin/users/not-a-uuid", json={}, headers=csrf(admin))
+        bad_role = await admin.patch(
+            "/api/v1/admin/users/00000000-0000-0000-0000-000000000000",
+            json={"role": "emperor"},
+            headers=csrf(admin),
+        )
+        bad_page = await admin.get("/api/v1/admin/users", params={"pageSize": 1000})
+        assert bad_id.status_code == bad_role.status_code == bad_page.status_code == 400
+        assert bad_role.json()["error"]["details"][0]["field"] == "role"
+        assert bad_page.json()["error"]["details"][0]["field"] == "pageSize"
+
+
+class TestAuditLog:
+    async def test_admin_actions_are_recorded_with_who_what_and_where(
+        self, admin: Any, database_url: str
+    ) -> None:
+        user = await make_user(database_url, username="yuri")
+        await admin.patch(
+            f"/api/v1/admin/users/{user.id}", json={"role": "admin"}, headers=csrf(admin)
+        )
+        log = (await admin.get("/api/v1/admin/audit-log", params={"actor": "ADMIN"})).json()
+        entry = next(e for e in log["data"] if e["action"] == "admin.user_updated")
+        assert entry["actorName"] == "admin"
+        assert entry["targetId"] == str(user.id)
+        assert entry["details"] == {"role": "admin"}
+        assert entry["ip"] == "203.0.113.9"
+        actions = [e["action"] for e in log["data"]]
+        assert "auth.password_changed" in actions and "auth.login" in actions
