@@ -25,7 +25,9 @@ config_app = typer.Typer(
     help="Inspect the settings MediaNest would start with.", no_args_is_help=True
 )
 queue_app = typer.Typer(help="Background job queue.", no_args_is_help=True)
+keys_app = typer.Typer(help="Encryption keys for stored secrets.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
 app.add_typer(config_app, name="config")
 app.add_typer(queue_app, name="queue")
 
@@ -155,7 +157,14 @@ def db_check() -> None:
     typer.echo("Models and migrations agree.")
 
 
-_SECRETS = {"secret_key", "encryption_key", "metrics_token", "plex_token"}
+_SECRETS = {
+    "secret_key",
+    "encryption_key",
+    "encryption_old_keys",
+    "metrics_token",
+    "plex_token",
+    "smtp_password",
+}
 
 
 @config_app.command("show")
@@ -213,6 +222,60 @@ def queue_ping(
     except TimeoutError:
         _fail(f"No worker ran the test job within {timeout:g} s. Is `medianest worker` running?", 1)
     typer.echo(f"The test job ran on {ran_on}.")
+
+
+@keys_app.command("generate")
+def keys_generate() -> None:
+    """Print a new random encryption key (for MEDIANEST_ENCRYPTION_KEY)."""
+    from medianest.core.security import new_key
+
+    typer.echo(new_key())
+
+
+@keys_app.command("rotate")
+def keys_rotate() -> None:
+    """Seal stored secrets with a new key; the old key keeps opening anything not yet re-sealed.
+
+    Restart every MediaNest process afterwards so they all use the new key.
+    """
+    from medianest.core.secrets import rotate_encryption_key
+
+    given = load_settings_or_fail()
+    if given.encryption_key is not None:
+        _fail(
+            f"The encryption key comes from {ENV_PREFIX}ENCRYPTION_KEY. To rotate it, set that "
+            "to a new key (`medianest keys generate`), put the old one in "
+            f"{ENV_PREFIX}ENCRYPTION_OLD_KEYS, and run `medianest keys reencrypt`."
+        )
+    rotate_encryption_key(given.data_dir)
+    changed = _reencrypt(with_secrets(load_settings_or_fail()))
+    typer.echo(f"New encryption key in use; {changed} stored secrets re-sealed. Restart MediaNest.")
+
+
+@keys_app.command("reencrypt")
+def keys_reencrypt() -> None:
+    """Re-seal stored secrets with the current key (after changing it in the environment)."""
+    changed = _reencrypt(_settings())
+    typer.echo(f"{changed} stored secrets re-sealed with the current key.")
+
+
+def _reencrypt(settings: Settings) -> int:
+    import medianest.app  # noqa: F401  (every domain's tables, to find their encrypted columns)
+    from medianest.core.db import Database
+    from medianest.core.keys import reencrypt
+    from medianest.core.security import EncryptionService
+
+    async def run() -> int:
+        db = Database(settings.resolved_database_url)
+        try:
+            return await reencrypt(db, EncryptionService(settings.encryption_keys))
+        finally:
+            await db.close()
+
+    try:
+        return asyncio.run(run())
+    except Exception as exc:
+        _fail(f"Could not re-seal the stored secrets: {exc}", code=1)
 
 
 @app.command()

@@ -171,3 +171,61 @@ class TestServe:
         assert (data / "medianest.db").exists()
         lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
         assert any(line["event"] == "platform.started" for line in lines), output
+
+
+class TestKeys:
+    def test_rotate_reseals_stored_secrets_and_keeps_them_readable(
+        self, env: dict[str, str]
+    ) -> None:
+        import asyncio
+
+        from sqlalchemy import select
+
+        from medianest.auth.models import User
+        from medianest.config import load_settings
+        from medianest.core.db import Database
+        from medianest.core.secrets import with_secrets
+        from medianest.core.security import EncryptionService
+
+        assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+        before = with_secrets(load_settings())
+        sealed = EncryptionService(before.encryption_keys).encrypt("owner-plex-token")
+        db_url = before.resolved_database_url
+
+        async def store() -> None:
+            db = Database(db_url)
+            async with db.unit_of_work() as session:
+                session.add(User(username="o", username_key="o", plex_token_encrypted=sealed))
+            await db.close()
+
+        async def read() -> str:
+            db = Database(db_url)
+            async with db.sessionmaker() as session:
+                value = (await session.scalars(select(User.plex_token_encrypted))).one()
+                assert value is not None
+            await db.close()
+            return value
+
+        asyncio.run(store())
+        result = runner.invoke(app, ["keys", "rotate"])
+        assert result.exit_code == 0, result.output
+        assert "1 stored secrets re-sealed" in result.output
+        after = with_secrets(load_settings())
+        stored = asyncio.run(read())
+        assert stored != sealed
+        assert after.encryption_keys[0] != before.encryption_keys[0]
+        assert EncryptionService(after.encryption_keys[:1]).decrypt(stored) == "owner-plex-token"
+
+    def test_rotate_refuses_a_key_from_the_environment(
+        self, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setenv("MEDIANEST_ENCRYPTION_KEY", "q" * 43 + "=")
+        result = runner.invoke(app, ["keys", "rotate"])
+        assert result.exit_code == 2
+        assert "MEDIANEST_ENCRYPTION_OLD_KEYS" in result.output
+
+    def test_generate_prints_a_usable_key(self) -> None:
+        from medianest.core.security import decode_key
+
+        result = runner.invoke(app, ["keys", "generate"])
+        assert len(decode_key(result.stdout.strip())) == 32
