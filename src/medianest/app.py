@@ -38,6 +38,7 @@ from medianest.core.middleware import ApiRateLimitMiddleware, EdgeMiddleware
 from medianest.core.platform import Platform
 from medianest.core.secrets import with_secrets
 from medianest.core.security import EncryptionService, TokenHasher
+from medianest.web import install_web
 
 log = structlog.get_logger(__name__)
 
@@ -139,7 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.platform = platform
-    install_error_handlers(app)
+    install_error_handlers(app, pages=install_web(app, settings))
     app.include_router(health_router)
     app.include_router(docs_router)
     app.include_router(auth_router)
@@ -178,7 +179,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _access_token(scope: Scope) -> str | None:
+    """The bearer token, else the `token` cookie: the same precedence as the auth dependency."""
     headers: list[tuple[bytes, bytes]] = scope["headers"]
+    cookie: str | None = None
     for name, value in headers:
         if name == b"authorization":
             scheme, _, token = value.decode("latin-1").partition(" ")
@@ -186,10 +189,10 @@ def _access_token(scope: Scope) -> str | None:
                 return token.strip()
         elif name == b"cookie":
             for part in value.decode("latin-1").split(";"):
-                key, _, cookie = part.strip().partition("=")
-                if key == "token" and cookie:
-                    return cookie
-    return None
+                key, _, found = part.strip().partition("=")
+                if key == "token" and found:
+                    cookie = found
+    return cookie
 
 
 def create_app_from_env() -> FastAPI:

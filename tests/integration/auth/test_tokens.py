@@ -151,3 +151,27 @@ class TestSecretsStayOutOfLogs:
             assert secret not in output
         assert body["error"]["code"] == "INVALID_CREDENTIALS"
         assert "eyJ" not in output  # no JWT, whole or in part
+
+
+class TestGeneralLimitPerUser:
+    async def test_signed_in_users_behind_one_address_have_their_own_allowance(
+        self, make_settings: SettingsFactory, database_url: str
+    ) -> None:
+        from medianest.app import create_app
+        from tests.support.app import started
+
+        app = create_app(make_settings(database_url=database_url, rate_limit_api="4/minute"))
+        await make_user(database_url, username="mum")
+        await make_user(database_url, username="dad")
+        async with started(app) as medianest, medianest.client() as http:
+            async with medianest.client() as login:
+                mum = (await sign_in(login, "mum", PASSWORD)).json()["data"]["token"]
+            async with medianest.client() as login:
+                dad = (await sign_in(login, "dad", PASSWORD)).json()["data"]["token"]
+            mum_codes = [
+                (await http.get("/api/v1/auth/session", headers=bearer(mum))).status_code
+                for _ in range(5)
+            ]
+            dad_code = (await http.get("/api/v1/auth/session", headers=bearer(dad))).status_code
+        assert mum_codes == [200, 200, 200, 200, 429]
+        assert dad_code == 200
