@@ -16,10 +16,10 @@ from medianest.auth.models import BackupCode, PasswordResetToken, User, UserStat
 from medianest.auth.passwords import PasswordHasher, check_password_rules
 from medianest.auth.sessions import Principal, SessionService
 from medianest.auth.two_factor import (
+    consume_backup_code,
     matching_step,
     new_backup_codes,
     new_secret,
-    normalise_backup_code,
     provisioning_uri,
     qr_svg_data_uri,
 )
@@ -155,7 +155,7 @@ class AccountService:
         elif code and user.totp_secret_encrypted:
             secret = self._encryption.decrypt(user.totp_secret_encrypted)
             proven = matching_step(secret, code, after_step=user.totp_last_step) is not None or (
-                await self._use_backup_code(session, user.id, code)
+                await consume_backup_code(session, self._hasher, user.id, code)
             )
         if not proven:
             raise ValidationFailed(
@@ -243,18 +243,6 @@ class AccountService:
         await session.flush()
         base = self._public_url or ""
         return ResetLink(f"{base}/reset-password#token={token}", expires)
-
-    async def _use_backup_code(self, session: AsyncSession, user_id: uuid.UUID, code: str) -> bool:
-        used = await session.execute(
-            update(BackupCode)
-            .where(
-                BackupCode.user_id == user_id,
-                BackupCode.code_hash == self._hasher.hash(normalise_backup_code(code)),
-                BackupCode.used_at.is_(None),
-            )
-            .values(used_at=utc_now())
-        )
-        return bool(used.rowcount)  # type: ignore[attr-defined]
 
     async def _user(self, session: AsyncSession, user_id: uuid.UUID) -> User:
         user = await session.get(User, user_id)

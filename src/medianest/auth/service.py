@@ -18,12 +18,12 @@ from medianest.auth.errors import (
     PlexNotConnected,
     TotpRequired,
 )
-from medianest.auth.models import BackupCode, Role, User, UserStatus
+from medianest.auth.models import Role, User, UserStatus
 from medianest.auth.passwords import PasswordHasher
 from medianest.auth.plex_access import AccessDecision, PlexServerAccess
 from medianest.auth.plex_oauth import PlexAccount, PlexPin, PlexTvClient
 from medianest.auth.sessions import IssuedSession, Principal, SessionService
-from medianest.auth.two_factor import matching_step, normalise_backup_code
+from medianest.auth.two_factor import consume_backup_code, matching_step
 from medianest.core.audit import Actor, AuditService
 from medianest.core.cache import CacheService
 from medianest.core.db import Database, utc_now
@@ -284,17 +284,7 @@ class AuthService:
                 .execution_options(synchronize_session="fetch")
             )
             return bool(used.rowcount)  # type: ignore[attr-defined]
-        code_hash = self._hasher.hash(normalise_backup_code(code))
-        used = await session.execute(
-            update(BackupCode)
-            .where(
-                BackupCode.user_id == user.id,
-                BackupCode.code_hash == code_hash,
-                BackupCode.used_at.is_(None),
-            )
-            .values(used_at=utc_now())
-        )
-        return bool(used.rowcount)  # type: ignore[attr-defined]
+        return await consume_backup_code(session, self._hasher, user.id, code)
 
     async def _upsert_plex_user(
         self, session: AsyncSession, account: PlexAccount, token: str, decision: AccessDecision

@@ -5,9 +5,16 @@ from __future__ import annotations
 import hmac
 import secrets
 import time
+import uuid
 
 import pyotp
 import segno
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from medianest.auth.models import BackupCode
+from medianest.core.db import utc_now
+from medianest.core.security import TokenHasher
 
 ISSUER = "MediaNest"
 STEP_SECONDS = 30
@@ -56,3 +63,19 @@ def new_backup_codes() -> list[str]:
 def normalise_backup_code(code: str) -> str:
     cleaned = code.strip().lower().replace(" ", "").replace("-", "")
     return f"{cleaned[:4]}-{cleaned[4:]}" if len(cleaned) == 8 else cleaned
+
+
+async def consume_backup_code(
+    session: AsyncSession, hasher: TokenHasher, user_id: uuid.UUID, code: str
+) -> bool:
+    """Mark one unused backup code used; a conditional update, so it works exactly once."""
+    used = await session.execute(
+        update(BackupCode)
+        .where(
+            BackupCode.user_id == user_id,
+            BackupCode.code_hash == hasher.hash(normalise_backup_code(code)),
+            BackupCode.used_at.is_(None),
+        )
+        .values(used_at=utc_now())
+    )
+    return bool(used.rowcount)  # type: ignore[attr-defined]
