@@ -1,0 +1,105 @@
+"""What MediaNest offers, as data: the navigation and the home page's cards are built from it.
+
+A domain that ships its pages flips `ready` (or adds an entry); nothing else needs to change.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from medianest.auth.sessions import Principal
+
+
+@dataclass(frozen=True, slots=True)
+class Feature:
+    key: str
+    label: str
+    href: str
+    icon: str
+    card_title: str = ""
+    summary: str = ""
+    # False while its pages are not built: no navigation entry, a "Coming soon" card.
+    ready: bool = True
+    admin_only: bool = False
+    on_home: bool = True
+
+
+FEATURES: tuple[Feature, ...] = (
+    Feature("home", "Home", "/", "home", on_home=False),
+    Feature(
+        "library",
+        "Library",
+        "/library",
+        "library",
+        "Browse the library",
+        "See everything on the Plex server and find something to watch.",
+        ready=False,
+    ),
+    Feature(
+        "requests",
+        "Requests",
+        "/requests",
+        "requests",
+        "Request a movie or show",
+        "Ask for something that is not in the library yet and follow its progress.",
+        ready=False,
+    ),
+    Feature(
+        "youtube",
+        "YouTube",
+        "/youtube",
+        "youtube",
+        "Download a YouTube playlist",
+        "Paste a playlist link and watch it in Plex once it is downloaded.",
+        ready=False,
+    ),
+    Feature(
+        "status",
+        "Status",
+        "/status",
+        "status",
+        "Check service status",
+        "See at a glance whether Plex and the other services are up.",
+        ready=False,
+    ),
+    Feature(
+        "help",
+        "Help",
+        "/help",
+        "help",
+        "Get help",
+        "A getting-started guide, answers to common questions and useful links.",
+    ),
+    Feature(
+        "account",
+        "Account",
+        "/account",
+        "account",
+        "Your account",
+        "Change your password, turn on two-factor sign-in and see your devices.",
+    ),
+    Feature(
+        "admin",
+        "Admin",
+        "/admin/audit-log",
+        "admin",
+        "Admin: audit log",
+        "See who signed in and what changed, newest first.",
+        admin_only=True,
+    ),
+)
+
+
+def _visible(feature: Feature, user: Principal | None) -> bool:
+    return not feature.admin_only or (user is not None and user.is_admin)
+
+
+def navigation(user: Principal | None) -> list[Feature]:
+    """The entries of the sidebar and the bottom bar: only pages that exist."""
+    return [f for f in FEATURES if f.ready and _visible(f, user)]
+
+
+def home_cards(user: Principal | None) -> list[Feature]:
+    """What the user can do now first, then what is coming."""
+    cards = [f for f in FEATURES if f.on_home and _visible(f, user)]
+    return sorted(cards, key=lambda f: not f.ready)

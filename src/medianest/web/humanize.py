@@ -1,0 +1,63 @@
+"""Words for people: relative times, initials, audit actions."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta
+
+from medianest.core.db import utc_now
+
+AVATAR_COLOURS = 6
+
+
+def _plural(count: int, unit: str) -> str:
+    return f"{count} {unit}{'' if count == 1 else 's'} ago"
+
+
+def relative_time(moment: datetime, *, now: datetime | None = None) -> str:
+    """ "just now", "5 minutes ago", "yesterday", "3 days ago", then the date."""
+    elapsed = (now or utc_now()) - moment
+    if elapsed < timedelta(minutes=1):
+        return "just now"
+    if elapsed < timedelta(hours=1):
+        return _plural(int(elapsed.total_seconds() // 60), "minute")
+    if elapsed < timedelta(days=1):
+        return _plural(int(elapsed.total_seconds() // 3600), "hour")
+    if elapsed < timedelta(days=2):
+        return "yesterday"
+    if elapsed < timedelta(days=14):
+        return _plural(elapsed.days, "day")
+    return f"on {moment.day} {moment:%B %Y}"
+
+
+def initials(name: str) -> str:
+    parts = [p for p in name.replace("_", " ").replace(".", " ").replace("-", " ").split() if p]
+    if len(parts) >= 2:
+        return (parts[0][0] + parts[1][0]).upper()
+    return name[:2].upper() or "?"
+
+
+def avatar_colour(name: str) -> int:
+    """A stable colour slot (a CSS class) per name, so people tell avatars apart."""
+    return hashlib.sha256(name.encode()).digest()[0] % AVATAR_COLOURS
+
+
+# Read after the actor's name: "alice signed in".
+AUDIT_ACTIONS = {
+    "auth.login": "signed in",
+    "auth.login_failed": "failed to sign in",
+    "auth.logout": "signed out",
+    "auth.session_revoked": "signed out one of their devices",
+    "auth.password_changed": "changed their password",
+    "auth.password_reset": "reset their password",
+    "auth.password_reset_requested": "asked for a password reset",
+    "auth.2fa_enabled": "turned on two-factor sign-in",
+    "auth.2fa_disabled": "turned off two-factor sign-in",
+    "admin.user_updated": "changed a user",
+    "admin.user_deleted": "deleted a user",
+    "admin.password_reset_link": "made a password reset link",
+}
+
+
+def audit_action(action: str) -> str:
+    return AUDIT_ACTIONS.get(action, action)

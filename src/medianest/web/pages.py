@@ -1,0 +1,146 @@
+"""The HTML pages: each reads what it shows through the domain services and renders a template.
+
+Forms on these pages talk to the JSON API from `static/js`; pages themselves only read.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.responses import HTMLResponse
+from starlette.responses import Response
+
+from medianest.admin.service import AdminService
+from medianest.auth.deps import AuthServiceDep
+from medianest.config import Settings
+from medianest.core.deps import DbSession
+from medianest.core.errors import PageRenderer
+from medianest.web.assets import STATIC_DIR, STATIC_PREFIX, VersionedStaticFiles
+from medianest.web.features import home_cards
+from medianest.web.humanize import AUDIT_ACTIONS
+from medianest.web.shell import PageRoute, WebShell
+from medianest.web.viewer import (
+    CHANGE_PASSWORD_PATH,
+    AdminViewer,
+    OptionalViewer,
+    PageRedirect,
+    PendingViewer,
+    SignedInViewer,
+    page_redirect,
+    safe_next,
+)
+
+AUDIT_PAGE_SIZE = 25
+
+router = APIRouter(
+    route_class=PageRoute, include_in_schema=False, default_response_class=HTMLResponse
+)
+
+
+def _web(request: Request) -> WebShell:
+    shell: WebShell = request.app.state.web
+    return shell
+
+
+def _admin_service(request: Request) -> AdminService:
+    service: AdminService = request.state.services.admin
+    return service
+
+
+Web = Annotated[WebShell, Depends(_web)]
+AdminServiceDep = Annotated[AdminService, Depends(_admin_service)]
+NextPath = Annotated[str | None, Query(alias="next", max_length=2000)]
+
+
+@router.get("/")
+async def home(request: Request, viewer: SignedInViewer, web: Web) -> Response:
+    return web.render(request, "home.html", viewer, title="Home", cards=home_cards(viewer.user))
+
+
+@router.get("/login")
+async def login(
+    request: Request, viewer: OptionalViewer, web: Web, next_path: NextPath = None
+) -> Response:
+    target = safe_next(next_path)
+    if viewer is not None:
+        pending = viewer.user.requires_password_change
+        raise PageRedirect(CHANGE_PASSWORD_PATH if pending else target, viewer=viewer)
+    return web.render(request, "login.html", None, title="Sign in", next=target)
+
+
+@router.get("/forgot-password")
+async def forgot_password(request: Request, web: Web) -> Response:
+    return web.render(request, "forgot_password.html", None, title="Forgot your password?")
+
+
+@router.get("/reset-password")
+async def reset_password(request: Request, web: Web) -> Response:
+    return web.render(request, "reset_password.html", None, title="Choose a new password")
+
+
+@router.get("/change-password")
+async def change_password(request: Request, viewer: PendingViewer, web: Web) -> Response:
+    if not viewer.user.requires_password_change:
+        raise PageRedirect("/account#password", viewer=viewer)
+    return web.render(
+        request, "change_password.html", viewer, title="Choose your password", plain=True
+    )
+
+
+@router.get("/account")
+async def account(
+    request: Request,
+    viewer: SignedInViewer,
+    web: Web,
+    session: DbSession,
+    auth: AuthServiceDep,
+) -> Response:
+    devices = await auth.sessions.list_for_user(session, viewer.user.id)
+    return web.render(request, "account.html", viewer, title="Your account", devices=devices)
+
+
+@router.get("/help")
+async def help_page(request: Request, viewer: OptionalViewer, web: Web) -> Response:
+    return web.render(request, "help.html", viewer, title="Help", links=web.settings.help_links)
+
+
+@router.get("/admin/audit-log")
+async def audit_log(
+    request: Request,
+    viewer: AdminViewer,
+    web: Web,
+    session: DbSession,
+    admin: AdminServiceDep,
+    page: Annotated[int, Query(ge=1)] = 1,
+    action: Annotated[str | None, Query(max_length=100)] = None,
+    actor: Annotated[str | None, Query(max_length=100)] = None,
+) -> Response:
+    entries, total = await admin.audit_log(
+        session, page=page, page_size=AUDIT_PAGE_SIZE, actor=actor or None, action=action or None
+    )
+    return web.render(
+        request,
+        "audit_log.html",
+        viewer,
+        title="Audit log",
+        entries=entries,
+        total=total,
+        page=page,
+        pages=max(1, math.ceil(total / AUDIT_PAGE_SIZE)),
+        action=action or "",
+        actor=actor or "",
+        actions=AUDIT_ACTIONS,
+    )
+
+
+def install_web(app: FastAPI, settings: Settings) -> PageRenderer:
+    """Add the pages and their static files to `app`; returns the error page renderer for
+    `install_error_handlers`."""
+    shell = WebShell(settings)
+    app.state.web = shell
+    app.mount(STATIC_PREFIX, VersionedStaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(router)
+    app.add_exception_handler(PageRedirect, page_redirect)
+    return shell.render_error

@@ -1,0 +1,145 @@
+"""The renderer every page goes through, and the HTML error pages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import structlog
+from fastapi import Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import RedirectResponse, Response
+from starlette.templating import Jinja2Templates
+
+from medianest.config import Settings
+from medianest.core.context import correlation_id
+from medianest.core.errors import MediaNestError
+from medianest.web import humanize
+from medianest.web.assets import AssetManifest
+from medianest.web.features import navigation
+from medianest.web.viewer import (
+    CHANGE_PASSWORD_PATH,
+    PageRedirect,
+    Viewer,
+    login_url,
+)
+
+log = structlog.get_logger(__name__)
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+THEME_COOKIE = "theme"
+THEMES = ("dark", "light")
+
+ERROR_TITLES = {
+    400: "That did not work",
+    403: "This page is not for you",
+    404: "We could not find that page",
+    429: "Slow down a little",
+    500: "Something went wrong on our side",
+    503: "A service is not available right now",
+    504: "A service is taking too long to answer",
+}
+
+
+def theme_of(request: Request) -> str:
+    chosen = request.cookies.get(THEME_COOKIE)
+    return chosen if chosen in THEMES else THEMES[0]
+
+
+class WebShell:
+    """Templates and static URLs of one app, and the layout data every page shares."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.assets = AssetManifest()
+        env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            # Templates change only with a release, except while developing.
+            auto_reload=settings.env == "development",
+        )
+        env.globals["static"] = self.assets.url
+        env.filters["relative_time"] = humanize.relative_time
+        env.filters["initials"] = humanize.initials
+        env.filters["avatar_colour"] = humanize.avatar_colour
+        env.filters["audit_action"] = humanize.audit_action
+        self.templates = Jinja2Templates(env=env)
+
+    def render(
+        self,
+        request: Request,
+        template: str,
+        viewer: Viewer | None,
+        *,
+        title: str,
+        status_code: int = 200,
+        **context: Any,
+    ) -> Response:
+        user = viewer.user if viewer else None
+        response = self.templates.TemplateResponse(
+            request,
+            template,
+            {
+                "title": title,
+                "user": user,
+                "nav": navigation(user),
+                "theme": theme_of(request),
+                "path": request.url.path,
+                **context,
+            },
+            status_code=status_code,
+        )
+        # Pages show one person's data: never kept by a shared cache or shown from history.
+        response.headers["Cache-Control"] = "no-store"
+        if viewer is not None:
+            viewer.apply_cookies(response, request)
+        return response
+
+    def render_error(self, request: Request, status: int, code: str, message: str) -> Response:
+        """The `PageRenderer` of `install_error_handlers`: a browser gets a page, not JSON."""
+        if status == 401:
+            return RedirectResponse(login_url(request), status_code=303)
+        if code == "PASSWORD_CHANGE_REQUIRED":
+            return RedirectResponse(CHANGE_PASSWORD_PATH, status_code=303)
+        title = ERROR_TITLES.get(status) or ERROR_TITLES[500 if status >= 500 else 400]
+        return self.render(
+            request,
+            "error.html",
+            None,
+            title=title,
+            status_code=status,
+            status=status,
+            message=message,
+            reference=correlation_id() if status >= 500 else None,
+        )
+
+
+_PASSED_ON = (MediaNestError, StarletteHTTPException, RequestValidationError, PageRedirect)
+
+
+class PageRoute(APIRoute):
+    """A page route whose unexpected failure is answered with the 500 page, not JSON.
+
+    Errors with a meaning of their own are passed on to the app's handlers as usual."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except _PASSED_ON:
+                raise
+            except Exception:
+                log.exception("web.page_failed", path=request.url.path)
+                shell: WebShell = request.app.state.web
+                return shell.render_error(request, 500, "INTERNAL_ERROR", MediaNestError.message)
+
+        return guarded

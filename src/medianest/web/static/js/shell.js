@@ -1,0 +1,71 @@
+// Every page: the theme toggle and the sign-out buttons.
+
+import { api } from "./api.js";
+
+const THEMES = ["dark", "light"];
+const root = document.documentElement;
+
+function remember(theme) {
+  const secure = location.protocol === "https:" ? "; Secure" : "";
+  // The cookie lets the server render the right theme at once; localStorage outlives cookie clean-ups.
+  document.cookie = `theme=${theme}; Path=/; Max-Age=31536000; SameSite=Lax${secure}`;
+  try {
+    localStorage.setItem("theme", theme);
+  } catch {
+    // Storage can be off (private mode); the cookie still works.
+  }
+}
+
+function apply(theme) {
+  root.dataset.theme = theme;
+  document.querySelector('meta[name="color-scheme"]')?.setAttribute("content", theme);
+  document
+    .querySelector('meta[name="theme-color"]')
+    ?.setAttribute("content", theme === "light" ? "#f6f7f9" : "#101318");
+  const other = theme === "dark" ? "light" : "dark";
+  for (const button of document.querySelectorAll("[data-theme-toggle]")) {
+    button.setAttribute("aria-label", `Switch to ${other} theme`);
+    const label = button.querySelector("[data-theme-label]");
+    if (label) label.textContent = other === "light" ? "Light theme" : "Dark theme";
+  }
+}
+
+function storedTheme() {
+  try {
+    return localStorage.getItem("theme");
+  } catch {
+    return null;
+  }
+}
+
+const stored = storedTheme();
+if (THEMES.includes(stored) && stored !== root.dataset.theme) {
+  // The cookie was lost but the choice was not: bring the cookie back.
+  apply(stored);
+  remember(stored);
+}
+
+for (const button of document.querySelectorAll("[data-theme-toggle]")) {
+  button.addEventListener("click", () => {
+    const next = root.dataset.theme === "light" ? "dark" : "light";
+    apply(next);
+    remember(next);
+  });
+}
+
+for (const button of document.querySelectorAll("[data-sign-out]")) {
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      await api("POST", "/auth/logout", {});
+    } catch (error) {
+      // Already signed out elsewhere is fine; anything else is worth saying.
+      if (error.status !== 401) {
+        button.disabled = false;
+        window.alert(error.message);
+        return;
+      }
+    }
+    location.assign("/login");
+  });
+}

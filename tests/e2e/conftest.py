@@ -1,0 +1,175 @@
+"""A real Chromium (Debian's, driven by Playwright) against MediaNest under a real uvicorn.
+
+Each test gets its own server on a fresh copy of the migrated SQLite database, so it starts on
+first run: only `admin` / `admin` exists and must change its password. Screenshots land in
+`test-artifacts/screenshots/` for people to look at.
+"""
+
+from __future__ import annotations
+
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import (
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    ViewportSize,
+    sync_playwright,
+)
+
+from medianest.app import create_app
+from tests.conftest import SettingsFactory
+from tests.support.server import serve
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+DESKTOP = ViewportSize(width=1280, height=800)
+MOBILE = ViewportSize(width=375, height=812)
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+
+ADMIN_PASSWORD = "plum-orchard-lantern-42"
+
+
+@dataclass(frozen=True)
+class Site:
+    url: str
+
+    def at(self, path: str) -> str:
+        return self.url + path
+
+
+SiteFactory = Callable[..., Site]
+
+
+@pytest.fixture(scope="session")
+def browser(sqlite_template: Path) -> Iterator[Browser]:
+    # Playwright's sync API keeps an event loop running in this thread from here on, and the
+    # template database is migrated with asyncio.run(): it has to exist first.
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def make_site(
+    make_settings: SettingsFactory, sqlite_template: Path, tmp_path: Path
+) -> Iterator[SiteFactory]:
+    """Start MediaNest (settings overrides as keywords); stopped after the test."""
+    with ExitStack() as stack:
+
+        def make(**overrides: object) -> Site:
+            database = tmp_path / f"medianest-{uuid.uuid4().hex[:8]}.db"
+            shutil.copyfile(sqlite_template, database)
+            settings = make_settings(
+                database_url=f"sqlite+aiosqlite:///{database}", log_level="WARNING", **overrides
+            )
+            return Site(stack.enter_context(serve(create_app(settings))).url)
+
+        yield make
+
+
+@pytest.fixture
+def site(make_site: SiteFactory) -> Site:
+    return make_site()
+
+
+ContextFactory = Callable[..., BrowserContext]
+
+
+@pytest.fixture
+def new_context(browser: Browser, site: Site) -> Iterator[ContextFactory]:
+    """Browser contexts (separate cookie jars, like separate devices) on `site`.
+
+    A script error or a Content-Security-Policy violation on any page fails the test."""
+    contexts: list[BrowserContext] = []
+    errors: list[str] = []
+
+    def on_console(message: ConsoleMessage) -> None:
+        # An API answering 4xx is logged by Chromium too; the page shows those itself.
+        if message.type == "error" and not message.text.startswith("Failed to load resource"):
+            errors.append(f"{message.page.url if message.page else '?'}: {message.text}")
+
+    def make(viewport: ViewportSize = DESKTOP, **options: Any) -> BrowserContext:
+        context = browser.new_context(viewport=viewport, base_url=site.url, **options)
+        context.set_default_timeout(10_000)
+        context.on("console", on_console)
+        context.on("weberror", lambda error: errors.append(str(error.error)))
+        contexts.append(context)
+        return context
+
+    yield make
+    for context in contexts:
+        context.close()
+    assert errors == []
+
+
+@pytest.fixture
+def page(new_context: ContextFactory) -> Page:
+    return new_context().new_page()
+
+
+def api(context: BrowserContext, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    """Call the JSON API with the context's cookies (and its CSRF token), as the pages do."""
+    csrf = next((c["value"] for c in context.cookies() if c.get("name") == "csrf_token"), "")
+    response = context.request.fetch(
+        "/api/v1" + path,
+        method=method,
+        data=body if body is not None else None,
+        headers={"X-CSRF-Token": csrf} if csrf else {},
+    )
+    assert response.ok, f"{method} {path}: {response.status} {response.text()}"
+    return response.json()["data"]
+
+
+def sign_in(
+    context: BrowserContext, username: str = "admin", password: str = ADMIN_PASSWORD
+) -> None:
+    api(context, "POST", "/auth/login", {"username": username, "password": password})
+
+
+def set_up_admin(context: BrowserContext) -> None:
+    """Sign in as the first-run admin and choose its real password (ADMIN_PASSWORD)."""
+    sign_in(context, "admin", "admin")
+    api(
+        context,
+        "POST",
+        "/auth/change-password",
+        {"currentPassword": "admin", "newPassword": ADMIN_PASSWORD},
+    )
+
+
+def screenshot(page: Page, name: str) -> Path:
+    """The whole page, taken in a window as tall as the page so fixed and sticky bars sit
+    where a reader scrolling to the end would see them."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    viewport = page.viewport_size
+    assert viewport is not None
+    height = int(page.evaluate("document.documentElement.scrollHeight"))
+    page.set_viewport_size(
+        ViewportSize(width=viewport["width"], height=max(height, viewport["height"]))
+    )
+    page.screenshot(path=str(path))
+    page.set_viewport_size(viewport)
+    return path
+
+
+def horizontal_overflow(page: Page) -> int:
+    """How many CSS pixels the page is wider than the viewport (0 when nothing scrolls sideways)."""
+    return int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
