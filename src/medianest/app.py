@@ -19,6 +19,7 @@ from medianest import __version__
 from medianest.admin.router import router as admin_router
 from medianest.admin.service import AdminService
 from medianest.auth.account import AccountService
+from medianest.auth.deps import VERIFIED_CLAIMS
 from medianest.auth.mailer import Mailer
 from medianest.auth.passwords import PasswordHasher
 from medianest.auth.plex_access import build_plex_server_access
@@ -155,9 +156,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if token is None:
             return None
         try:
-            return str(services.jwt.verify_token(token).user_id)
+            claims = services.jwt.verify_token(token)
         except Exception:
             return None
+        scope.setdefault("state", {})[VERIFIED_CLAIMS] = (token, claims)
+        return str(claims.user_id)
 
     # Added innermost first: the edge middleware must wrap everything, including CORS answers.
     app.add_middleware(

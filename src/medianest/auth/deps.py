@@ -22,6 +22,8 @@ from medianest.core.deps import get_platform
 from medianest.core.errors import Forbidden, Unauthorized
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+VERIFIED_CLAIMS = "medianest.verified_claims"
+"""Request state key: (token, AccessClaims) once a token's signature was checked."""
 
 
 def get_auth_service(request: Request) -> AuthService:
@@ -59,7 +61,10 @@ async def optional_principal(request: Request) -> Principal | None:
     token, from_cookie = bearer_or_cookie(request)
     if not token:
         return None
-    principal = await get_auth_service(request).sessions.authenticate(token)
+    # The rate limiter already checked this token's signature on the way in; reuse its work.
+    checked = request.scope.get("state", {}).get(VERIFIED_CLAIMS)
+    verified = checked[1] if checked and checked[0] == token else None
+    principal = await get_auth_service(request).sessions.authenticate(token, verified=verified)
     if from_cookie and request.method not in SAFE_METHODS:
         sent = request.headers.get(CSRF_HEADER, "")
         expected = request.cookies.get(CSRF_COOKIE, "")

@@ -42,7 +42,7 @@ from medianest.auth.schemas import (
     TwoFactorSetup,
 )
 from medianest.auth.service import SignedIn
-from medianest.auth.views import user_read
+from medianest.auth.views import principal_read, user_read
 from medianest.core.deps import DbSession
 from medianest.core.schemas import Envelope
 
@@ -182,11 +182,9 @@ async def logout(
 
 
 @router.get("/session", response_model=Envelope[SessionRead])
-async def current_session(
-    principal: PendingUser, session: DbSession, auth: AuthServiceDep
-) -> Envelope[SessionRead]:
-    user = await auth.get_user(session, principal.id)
-    return Envelope(data=SessionRead(user=user_read(user)))
+async def current_session(principal: PendingUser) -> Envelope[SessionRead]:
+    # Answered from the cached snapshot: the app asks this on every page load.
+    return Envelope(data=SessionRead(user=principal_read(principal)))
 
 
 @router.post("/change-password", response_model=Envelope[Message])

@@ -229,12 +229,6 @@ class AuthService:
             target_id=session_id,
         )
 
-    async def get_user(self, session: AsyncSession, user_id: uuid.UUID) -> User:
-        user = await session.get(User, user_id)
-        if user is None:
-            raise NotFound("That account does not exist any more.")
-        return user
-
     async def _sign_in(
         self, session: AsyncSession, user: User, *, remember: bool, client: Client, method: str
     ) -> SignedIn:

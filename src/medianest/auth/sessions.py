@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from ua_parser import parse as parse_user_agent
 
 from medianest.auth.models import DeviceSession, RememberToken, User, UserStatus
-from medianest.auth.tokens import InvalidToken, JwtService
+from medianest.auth.tokens import AccessClaims, InvalidToken, JwtService
 from medianest.core.cache import CacheService
 from medianest.core.db import Database, utc_now
 from medianest.core.errors import Unauthorized
@@ -173,9 +173,14 @@ class SessionService:
         access = self._jwt.generate_access_token(user.id, device.id)
         return user, IssuedSession(device.id, access, new_token, device.remember), access
 
-    async def authenticate(self, access_token: str) -> Principal:
-        """The caller behind an access token; raises 401 errors when it is not (any more) valid."""
-        claims = self._jwt.verify_token(access_token)
+    async def authenticate(
+        self, access_token: str, *, verified: AccessClaims | None = None
+    ) -> Principal:
+        """The caller behind an access token; raises 401 errors when it is not (any more) valid.
+
+        `verified` is this token's claims when the signature was already checked for this request.
+        """
+        claims = verified or self._jwt.verify_token(access_token)
         alive = await self._cache.get_or_set(
             f"auth:session:{claims.session_id}",
             lambda: self._load_session(claims.session_id),

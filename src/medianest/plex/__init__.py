@@ -1,0 +1,1 @@
+"""The Plex library: browsing, search, collections and scans on the connected Plex server."""

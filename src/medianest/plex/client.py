@@ -1,0 +1,659 @@
+"""The Plex Media Server wire adapter: libraries, items, search, collections, scans and images.
+
+One `PlexServerClient` per server serves every user: each call takes the token to use. The owner's
+token is a plain `str`; a shared user's own server token is wrapped in `PlexUserToken`, so Plex
+refusing it means "not shared with this user" (the matching `NotFound`) rather than "MediaNest is
+misconfigured". Tokens travel in the `X-Plex-Token` header only, never in a URL: PMS reads the
+header on every endpoint, the photo transcoder included (only URLs handed to a browser need the
+token in their query, and MediaNest hands none out).
+
+Lists are always paged (`X-Plex-Container-Start/Size`, at most 200 a page): unpaged `/all` on a
+large library times out. Plex's error answers are never JSON: 404 becomes the matching
+`NotFound`, 400 a `ValidationFailed`, anything else unexpected an `UpstreamUnavailable`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from datetime import datetime
+from pathlib import PurePath, PurePosixPath, PureWindowsPath
+
+import httpx
+import structlog
+
+from medianest.auth.plex_access import PLEX_SERVER
+from medianest.auth.plex_oauth import plex_tv_headers
+from medianest.config import Settings
+from medianest.core.errors import Forbidden, NotFound, UpstreamUnavailable, ValidationFailed
+from medianest.core.http import create_http_client
+from medianest.core.metrics import Metrics
+from medianest.core.resilience import Breakers, Upstream
+from medianest.plex import wire
+from medianest.plex.schemas import (
+    Collection,
+    ItemDetail,
+    ItemSort,
+    ItemType,
+    Library,
+    LibraryItem,
+    Page,
+    PlexIdentity,
+    SearchHit,
+    ServerInfo,
+)
+
+log = structlog.get_logger(__name__)
+
+MAX_PAGE_SIZE = 200
+# Keys per collection create/add call: keeps each URL near 700 characters, well below the
+# 2,000 or so that proxies in front of a Plex server can be relied on to accept.
+COLLECTION_BATCH = 50
+MAX_IMAGE_SIDE = 4000
+
+TYPE_IDS: dict[str, int] = {
+    "movie": 1,
+    "show": 2,
+    "season": 3,
+    "episode": 4,
+    "artist": 8,
+    "album": 9,
+    "track": 10,
+    "collection": 18,
+}
+_PARENT_TYPES = frozenset({"show", "season", "artist", "album"})
+_RATING_KEY = re.compile(r"[0-9]{1,12}")
+# Poster, art and composite paths of items and collections: no dots, percent signs, colons or
+# query strings, so nothing can climb out of /library/ or name another host.
+_IMAGE_PATH = re.compile(r"/library/[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*")
+
+
+class PlexUserToken(str):
+    """A shared user's own token for this server (the `accessToken` of its plex.tv resource).
+
+    Plex refusing it tells what this user may not see, not that MediaNest is misconfigured.
+    """
+
+    __slots__ = ()
+
+
+class ItemNotFound(NotFound):
+    message = "This title is not on the Plex server any more, or is not shared with you."
+
+
+class LibraryNotFound(NotFound):
+    message = "This Plex library does not exist, or is not shared with you."
+
+
+class CollectionNotFound(NotFound):
+    message = "This collection (or that item in it) is not on the Plex server."
+
+
+class ImageNotFound(NotFound):
+    message = "Plex has no such image."
+
+
+class PlexAccessDenied(Forbidden):
+    message = "The Plex server no longer accepts your Plex account. Sign in with Plex again."
+
+
+class PlexRejected(ValidationFailed):
+    """Plex answered 400: it found the request invalid."""
+
+    message = "Plex refused this request as invalid."
+
+
+class PathOutsideLibrary(ValidationFailed):
+    message = "Plex can only scan folders of the library."
+
+
+class InvalidImagePath(ValidationFailed):
+    message = "Only Plex library images (paths starting with /library/) can be shown."
+
+
+def _invalid(error: type[ValidationFailed], field: str, message: str) -> ValidationFailed:
+    return error(message, details=[{"field": field, "message": message}])
+
+
+class PlexServerClient:
+    """One Plex Media Server. Every failure to reach it leaves as `UpstreamUnavailable` or
+    `UpstreamTimeout` naming Plex; the owner's token being refused is misconfiguration."""
+
+    def __init__(self, upstream: Upstream, *, http_client: httpx.AsyncClient | None = None) -> None:
+        """`http_client` is the client behind `upstream`, when this adapter owns and closes it."""
+        self._upstream = upstream
+        self._http_client = http_client
+
+    async def aclose(self) -> None:
+        if self._http_client is not None:
+            await self._http_client.aclose()
+
+    # The server
+
+    async def identity(self) -> PlexIdentity:
+        """The server's machine identifier and version; needs no token."""
+        found = await self._get("/identity", token=None)
+        if not found.machine_identifier:
+            wire.unreadable(found)
+        return PlexIdentity(machine_identifier=found.machine_identifier, version=found.version)
+
+    async def server_info(self, *, token: str) -> ServerInfo:
+        found = await self._get("/", token=token)
+        if not found.machine_identifier:
+            wire.unreadable(found)
+        return ServerInfo(
+            name=found.friendly_name or found.machine_identifier,
+            machine_identifier=found.machine_identifier,
+            version=found.version,
+            platform=found.platform,
+        )
+
+    # Libraries
+
+    async def libraries(self, *, token: str, include_counts: bool = False) -> list[Library]:
+        """The libraries `token` may see (a shared user's token: only those shared with them).
+
+        With `include_counts`, each library's `item_count` is asked for too, one call each.
+        """
+        found = await self._get("/library/sections", token=token)
+        libraries = [wire.library(section) for section in found.directory if section.key]
+        if not include_counts:
+            return libraries
+        sizes = await asyncio.gather(
+            *(self.library_size(lib.key, token=token) for lib in libraries)
+        )
+        return [
+            lib.model_copy(update={"item_count": size})
+            for lib, size in zip(libraries, sizes, strict=True)
+        ]
+
+    async def library(self, key: str, *, token: str) -> Library:
+        """Raises `LibraryNotFound`."""
+        _key(key, LibraryNotFound)
+        for library in await self.libraries(token=token):
+            if library.key == key:
+                return library
+        raise LibraryNotFound
+
+    async def library_size(self, key: str, *, token: str) -> int:
+        """How many items the library holds, without listing any. Raises `LibraryNotFound`."""
+        path = _section(key, "all")
+        found = await self._get(
+            path, token=token, params=wire.paging(0, 0), missing=LibraryNotFound
+        )
+        return wire.page_of(found, [], 0).total_size
+
+    async def library_items(
+        self,
+        key: str,
+        *,
+        token: str,
+        start: int = 0,
+        size: int = 50,
+        sort: ItemSort = "titleSort:asc",
+        type: ItemType | None = None,
+        include_guids: bool = False,
+        updated_since: int | datetime | None = None,
+    ) -> Page[LibraryItem]:
+        """One page of the library. `type` lists e.g. the episodes of a TV library rather than
+        its shows; `updated_since` (epoch seconds or a datetime) keeps only items changed at or
+        after it. Raises `LibraryNotFound`, and `ValueError` for a size outside 1..200."""
+        _check_page(start, size)
+        params: dict[str, object] = {**wire.paging(start, size), "sort": sort}
+        if type is not None:
+            params["type"] = TYPE_IDS[type]
+        if include_guids:
+            params["includeGuids"] = 1
+        if updated_since is not None:
+            # PMS's `>>=` filter is strictly "after": one second earlier keeps the items
+            # changed in the very second asked for (a bulk edit stamps many with one second).
+            params["updatedAt>>"] = wire.epoch(updated_since) - 1
+        path = _section(key, "all")
+        found = await self._get(path, token=token, params=params, missing=LibraryNotFound)
+        library_key = found.library_section_id or key
+        return wire.page_of(
+            found, [wire.library_item(m, library_key) for m in found.metadata], start
+        )
+
+    async def iter_library_items(
+        self,
+        key: str,
+        *,
+        token: str,
+        page_size: int = MAX_PAGE_SIZE,
+        include_guids: bool = True,
+        updated_since: int | datetime | None = None,
+    ) -> AsyncIterator[LibraryItem]:
+        """Every item of the library (or those changed since `updated_since`), page after page.
+
+        The next page is already on its way while the caller works through the current one;
+        there is no pause between pages. Items come oldest-added first, so items added during
+        the walk land at its end instead of shifting pages not read yet; an item removed
+        during the walk can push one item past a page boundary, for the next sync to find.
+        """
+
+        def fetch(start: int) -> asyncio.Task[Page[LibraryItem]]:
+            page = self.library_items(
+                key,
+                token=token,
+                start=start,
+                size=page_size,
+                sort="addedAt:asc",
+                include_guids=include_guids,
+                updated_since=updated_since,
+            )
+            return asyncio.ensure_future(page)
+
+        _check_page(0, page_size)
+        pending = fetch(0)
+        try:
+            while True:
+                page = await pending
+                following = page.offset + len(page.items)
+                more = bool(page.items) and following < page.total_size
+                if more:
+                    pending = fetch(following)
+                for item in page.items:
+                    yield item
+                if not more:
+                    return
+        finally:
+            if not pending.done():
+                pending.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await pending
+
+    # Items
+
+    async def item(
+        self, rating_key: str, *, token: str, include_children: bool = True
+    ) -> ItemDetail:
+        """One item; a show comes with its seasons, a season with its episodes.
+
+        Raises `ItemNotFound`.
+        """
+        path = f"/library/metadata/{_key(rating_key, ItemNotFound)}"
+        found = await self._get(path, token=token, params={"includeGuids": 1}, missing=ItemNotFound)
+        item = next((m for m in found.metadata if m.rating_key == rating_key), None)
+        if item is None:
+            raise ItemNotFound
+        children: list[LibraryItem] = []
+        if include_children and item.type in _PARENT_TYPES:
+            children = await self.children(rating_key, token=token)
+        return wire.item_detail(item, found, children)
+
+    async def children(self, rating_key: str, *, token: str) -> list[LibraryItem]:
+        """A show's seasons or a season's episodes, in Plex's order. Raises `ItemNotFound`."""
+        path = f"/library/metadata/{_key(rating_key, ItemNotFound)}/children"
+        entries = self._all_pages(path, token, ItemNotFound)
+        return [wire.library_item(item, library) async for item, library in entries]
+
+    async def search(
+        self, query: str, *, token: str, limit: int = 20, section: str | None = None
+    ) -> list[SearchHit]:
+        """Titles matching `query` in the libraries `token` may see (or in one `section`).
+
+        Actors, genres and other tags Plex finds too are left out.
+        """
+        query = query.strip()
+        if not query:
+            raise _invalid(ValidationFailed, "query", "Search query is required")
+        _check_page(0, limit)
+        params: dict[str, object] = {"query": query, "limit": limit, "includeCollections": 1}
+        if section is not None:
+            params["sectionId"] = _key(section, LibraryNotFound)
+        found = await self._get("/hubs/search", token=token, params=params)
+        return [wire.search_hit(m) for hub in found.hubs for m in hub.metadata][:limit]
+
+    async def recently_added(
+        self, *, token: str, limit: int = 20, section: str | None = None
+    ) -> list[LibraryItem]:
+        """The newest additions, newest first. Raises `LibraryNotFound` for `section`."""
+        _check_page(0, limit)
+        path = "/library/recentlyAdded" if section is None else _section(section, "recentlyAdded")
+        found = await self._get(
+            path, token=token, params=wire.paging(0, limit), missing=LibraryNotFound
+        )
+        return [wire.library_item(m, found.library_section_id) for m in found.metadata][:limit]
+
+    # Collections
+
+    async def collections(self, section_key: str, *, token: str) -> list[Collection]:
+        """Raises `LibraryNotFound`."""
+        entries = self._all_pages(_section(section_key, "collections"), token, LibraryNotFound)
+        return [wire.collection(item, library or section_key) async for item, library in entries]
+
+    async def collection(self, rating_key: str, *, token: str) -> Collection:
+        """Raises `CollectionNotFound`."""
+        path = f"/library/metadata/{_key(rating_key, CollectionNotFound)}"
+        found = await self._get(path, token=token, missing=CollectionNotFound)
+        item = next((m for m in found.metadata if m.rating_key == rating_key), None)
+        if item is None or item.type != "collection":
+            raise CollectionNotFound
+        return wire.collection(item, found.library_section_id)
+
+    async def collection_items(
+        self, rating_key: str, *, token: str, start: int = 0, size: int = 50
+    ) -> Page[LibraryItem]:
+        """Raises `CollectionNotFound`."""
+        _check_page(start, size)
+        path = f"/library/collections/{_key(rating_key, CollectionNotFound)}/children"
+        params = wire.paging(start, size)
+        found = await self._get(path, token=token, params=params, missing=CollectionNotFound)
+        items = [wire.library_item(m, found.library_section_id) for m in found.metadata]
+        return wire.page_of(found, items, start)
+
+    async def create_collection(
+        self,
+        section_key: str,
+        title: str,
+        rating_keys: Sequence[str],
+        *,
+        token: str,
+        machine_identifier: str,
+        item_type: ItemType | int = 1,
+    ) -> Collection:
+        """A new collection holding `rating_keys`, which must all be of `item_type`.
+
+        Plex takes the keys in the URL, so a long list is created with its first batch and
+        extended batch by batch; should a later batch fail, the collection exists with the
+        items added so far. Raises `LibraryNotFound`, `PlexRejected` (items of another type
+        or library) and `ValidationFailed`.
+        """
+        title = title.strip()
+        if not title:
+            raise _invalid(ValidationFailed, "title", "A collection needs a title.")
+        keys = _item_keys(rating_keys)
+        batches = [keys[i : i + COLLECTION_BATCH] for i in range(0, len(keys), COLLECTION_BATCH)]
+        params: dict[str, object] = {
+            "type": item_type if isinstance(item_type, int) else TYPE_IDS[item_type],
+            "title": title,
+            "smart": 0,
+            "sectionId": _key(section_key, LibraryNotFound),
+        }
+        if batches:
+            params["uri"] = wire.items_uri(machine_identifier, batches[0])
+        response = await self._call(
+            "POST",
+            "/library/collections",
+            token=token,
+            params=params,
+            missing=LibraryNotFound,
+            rejected="Plex refused to create the collection: its items must all be in that "
+            "library and of one type.",
+        )
+        found = wire.container(response)
+        if not found.metadata:
+            wire.unreadable(found)
+        created = wire.collection(found.metadata[0], section_key)
+        log.info("plex.collection_created", collection=created.rating_key, items=len(keys))
+        if len(batches) <= 1:
+            return created
+        for batch in batches[1:]:
+            await self._add_batch(created.rating_key, batch, token, machine_identifier)
+        return await self.collection(created.rating_key, token=token)
+
+    async def add_to_collection(
+        self,
+        collection_key: str,
+        rating_keys: Sequence[str],
+        *,
+        token: str,
+        machine_identifier: str,
+    ) -> None:
+        """Raises `CollectionNotFound` and `PlexRejected` (items of another type or library)."""
+        _key(collection_key, CollectionNotFound)
+        keys = _item_keys(rating_keys)
+        for i in range(0, len(keys), COLLECTION_BATCH):
+            batch = keys[i : i + COLLECTION_BATCH]
+            await self._add_batch(collection_key, batch, token, machine_identifier)
+
+    async def remove_from_collection(
+        self, collection_key: str, item_key: str, *, token: str
+    ) -> None:
+        """Raises `CollectionNotFound` when the collection, or the item in it, is not there."""
+        collection = _key(collection_key, CollectionNotFound)
+        path = f"/library/collections/{collection}/items/{_key(item_key, CollectionNotFound)}"
+        await self._call("DELETE", path, token=token, missing=CollectionNotFound)
+
+    # Scans
+
+    async def refresh_library(self, key: str, *, token: str) -> None:
+        """Ask Plex to scan the whole library for new and changed files; returns at once."""
+        await self._call("GET", _section(key, "refresh"), token=token, missing=LibraryNotFound)
+        log.info("plex.library_refresh_requested", library=key)
+
+    async def scan_path(self, key: str, path: str, *, token: str) -> None:
+        """Ask Plex to scan one folder of the library; returns at once.
+
+        `path` is as the Plex server sees it and must lie inside one of the library's folders:
+        anything else raises `PathOutsideLibrary` before Plex is asked to scan.
+        """
+        _key(key, LibraryNotFound)
+        _check_scan_path(path)
+        library = await self.library(key, token=token)
+        folder = _inside(path, library.locations)
+        if folder is None:
+            folders = ", ".join(library.locations) or "none"
+            message = (
+                f"{path} is not inside the folders of the library {library.title!r} "
+                f"({folders}); Plex can only scan those."
+            )
+            raise _invalid(PathOutsideLibrary, "path", message)
+        await self._call(
+            "GET",
+            _section(key, "refresh"),
+            token=token,
+            params={"path": folder},
+            missing=LibraryNotFound,
+            rejected="Plex refused to scan that folder; it must be inside the library's folders.",
+        )
+        log.info("plex.folder_scan_requested", library=key)
+
+    async def is_refreshing(self, key: str, *, token: str) -> bool:
+        """Whether Plex is scanning the library right now. Raises `LibraryNotFound`."""
+        return (await self.library(key, token=token)).refreshing
+
+    # Images
+
+    async def image(
+        self, path: str, *, token: str, width: int | None = None, height: int | None = None
+    ) -> tuple[bytes, str]:
+        """A library image's bytes and content type, resized by Plex when a size is given (a
+        missing side takes the other's value).
+
+        Raises `InvalidImagePath` for anything but a `/library/...` path before any call,
+        `ValidationFailed` for a side outside 1..4000, and `ImageNotFound`.
+        """
+        if not _IMAGE_PATH.fullmatch(path):
+            raise _invalid(InvalidImagePath, "path", InvalidImagePath.message)
+        params: dict[str, object] | None = None
+        if width is not None or height is not None:
+            side_w, side_h = _image_size(width, height)
+            params = {"url": path, "width": side_w, "height": side_h, "minSize": 1, "upscale": 1}
+            path = "/photo/:/transcode"
+        headers = {"Accept": "image/*"}
+        response = await self._call(
+            "GET", path, token=token, params=params, headers=headers, missing=ImageNotFound
+        )
+        content_type = response.headers.get("content-type", "").split(";")[0].strip()
+        if not content_type.startswith("image/"):
+            raise _unexpected(response)
+        return response.content, content_type
+
+    # Wire
+
+    async def _add_batch(
+        self, collection_key: str, keys: Sequence[str], token: str, machine_identifier: str
+    ) -> None:
+        # Adding items already in a collection changes nothing: safe to send again.
+        await self._call(
+            "PUT",
+            f"/library/collections/{collection_key}/items",
+            token=token,
+            params={"uri": wire.items_uri(machine_identifier, keys)},
+            idempotent=True,
+            missing=CollectionNotFound,
+            rejected="Plex refused to add those items: they must be in the collection's "
+            "library and of its type.",
+        )
+
+    async def _all_pages(
+        self, path: str, token: str, missing: type[NotFound]
+    ) -> AsyncIterator[tuple[wire.Item, str | None]]:
+        """Every entry of a list Plex pages, with the library the page says it is from."""
+        start = 0
+        while True:
+            params = wire.paging(start, MAX_PAGE_SIZE)
+            found = await self._get(path, token=token, params=params, missing=missing)
+            for item in found.metadata:
+                yield item, found.library_section_id
+            following = start + len(found.metadata)
+            if not found.metadata or following >= wire.page_of(found, [], start).total_size:
+                return
+            start = following
+
+    async def _get(
+        self,
+        path: str,
+        *,
+        token: str | None,
+        params: Mapping[str, object] | None = None,
+        missing: type[NotFound] | None = None,
+    ) -> wire.Container:
+        response = await self._call("GET", path, token=token, params=params, missing=missing)
+        return wire.container(response)
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None,
+        params: Mapping[str, object] | None = None,
+        headers: Mapping[str, str] | None = None,
+        missing: type[NotFound] | None = None,
+        rejected: str | None = None,
+        idempotent: bool | None = None,
+    ) -> httpx.Response:
+        """Send one call and return a 2xx answer; raise for everything else.
+
+        `missing` is raised for a 404, and for a shared user's token being refused (Plex's
+        way of saying that library or item is not shared with them).
+        """
+        call_headers = dict(headers or {})
+        if token is not None:
+            call_headers["X-Plex-Token"] = str(token)
+        response = await self._upstream.request(
+            method,
+            wire.url(path, params),
+            headers=call_headers,
+            idempotent=idempotent,
+            user_credentials=isinstance(token, PlexUserToken),
+        )
+        status = response.status_code
+        if 200 <= status < 300:
+            return response
+        if status in (401, 403):
+            # Only a shared user's token gets here: the Upstream raises for the owner's.
+            log.info("plex.user_token_refused", path=path, status=status)
+            raise (missing or PlexAccessDenied)()
+        if status == 404 and missing is not None:
+            raise missing()
+        if status == 400:
+            log.info("plex.request_refused", method=method, path=path)
+            raise PlexRejected(rejected)
+        raise _unexpected(response)
+
+
+def build_plex_server_client(
+    settings: Settings, breakers: Breakers, metrics: Metrics, *, url: str, client_identifier: str
+) -> PlexServerClient:
+    """The adapter for the server at `url` with its own HTTP client, closed by `aclose()`."""
+    http_client = create_http_client(
+        settings, base_url=url.rstrip("/"), headers=plex_tv_headers(client_identifier)
+    )
+    upstream = Upstream(PLEX_SERVER, http_client, breakers, metrics)
+    return PlexServerClient(upstream, http_client=http_client)
+
+
+# What is checked and built before anything is sent
+
+
+def _check_page(start: int, size: int) -> None:
+    if start < 0 or not 1 <= size <= MAX_PAGE_SIZE:
+        raise ValueError(f"pages start at 0 or later and hold 1..{MAX_PAGE_SIZE} items")
+
+
+def _key(key: str, missing: type[NotFound]) -> str:
+    """`key` when it can be a Plex key; anything else cannot exist (nor climb out of a path)."""
+    if not _RATING_KEY.fullmatch(key):
+        raise missing
+    return key
+
+
+def _section(key: str, rest: str) -> str:
+    return f"/library/sections/{_key(key, LibraryNotFound)}/{rest}"
+
+
+def _item_keys(keys: Iterable[str]) -> list[str]:
+    result = [str(key).strip() for key in keys]
+    bad = [key for key in result if not _RATING_KEY.fullmatch(key)]
+    if bad:
+        message = f"These are not Plex item ids: {', '.join(bad[:5])}."
+        raise _invalid(ValidationFailed, "ratingKeys", message)
+    return list(dict.fromkeys(result))
+
+
+def _image_size(width: int | None, height: int | None) -> tuple[int, int]:
+    sides = {
+        "width": width if width is not None else height or 0,
+        "height": height if height is not None else width or 0,
+    }
+    for field, value in sides.items():
+        if not 1 <= value <= MAX_IMAGE_SIDE:
+            message = f"The image {field} must be between 1 and {MAX_IMAGE_SIDE} pixels."
+            raise _invalid(ValidationFailed, field, message)
+    return sides["width"], sides["height"]
+
+
+def _flavour(path: str) -> type[PurePath]:
+    # A Plex server on Windows names its folders `D:\Movies`; everything else is POSIX.
+    return PureWindowsPath if re.match(r"[A-Za-z]:[\\/]|\\\\", path) else PurePosixPath
+
+
+def _check_scan_path(path: str) -> None:
+    message = None
+    if not path.strip():
+        message = "Give the folder to scan."
+    elif any(ord(c) < 32 for c in path):
+        message = "The folder name holds control characters."
+    elif ".." in re.split(r"[\\/]", path):
+        message = "The folder may not contain '..'."
+    elif not _flavour(path)(path).is_absolute():
+        message = "Give the folder's full path, as the Plex server sees it."
+    if message is not None:
+        raise _invalid(PathOutsideLibrary, "path", message)
+
+
+def _inside(path: str, locations: Sequence[str]) -> str | None:
+    """`path`, normalised, when it is one of `locations` or inside one."""
+    flavour = _flavour(path)
+    for location in locations:
+        if _flavour(location) is not flavour:
+            continue
+        folder, root = flavour(path), flavour(location)
+        if folder == root or root in folder.parents:
+            return str(folder)
+    return None
+
+
+def _unexpected(response: httpx.Response) -> UpstreamUnavailable:
+    log.warning(
+        "plex.unexpected_status", path=response.request.url.path, status=response.status_code
+    )
+    return UpstreamUnavailable(
+        PLEX_SERVER, "Plex answered in a way MediaNest did not expect. Try again in a few minutes."
+    )
