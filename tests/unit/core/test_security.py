@@ -69,3 +69,33 @@ class TestTokenHasher:
         assert one.hash("token") == one.hash("token")
         assert one.hash("token") != other.hash("token")
         assert "token" not in one.hash("token")
+
+
+class TestAccessTokens:
+    def test_a_remembered_token_still_expires(self) -> None:
+        import uuid
+        from datetime import timedelta
+
+        from medianest.auth import tokens
+
+        service = tokens.JwtService("s" * 40)
+        token = service.generate_access_token(uuid.uuid4(), uuid.uuid4())
+        claims = service.verify_token(token)
+        assert service.verify_token(token) is claims  # the second check is a lookup
+        service._verified[token] = tokens.AccessClaims(
+            claims.user_id, claims.session_id, claims.expires_at - timedelta(hours=1)
+        )
+        with pytest.raises(tokens.TokenExpired):
+            service.verify_token(token)
+
+    def test_a_forged_token_is_never_served_from_memory(self) -> None:
+        import uuid
+
+        from medianest.auth import tokens
+
+        service = tokens.JwtService("s" * 40)
+        token = service.generate_access_token(uuid.uuid4(), uuid.uuid4())
+        service.verify_token(token)
+        header, payload, signature = token.split(".")
+        with pytest.raises(tokens.InvalidToken):
+            service.verify_token(f"{header}.{payload}.{signature[:-2]}AA")
