@@ -425,15 +425,19 @@ class PlexServerClient:
         await self._call("GET", _section(key, "refresh"), token=token, missing=LibraryNotFound)
         log.info("plex.library_refresh_requested", library=key)
 
-    async def scan_path(self, key: str, path: str, *, token: str) -> None:
+    async def scan_path(
+        self, key: str, path: str, *, token: str, library: Library | None = None
+    ) -> None:
         """Ask Plex to scan one folder of the library; returns at once.
 
-        `path` is as the Plex server sees it and must lie inside one of the library's folders:
-        anything else raises `PathOutsideLibrary` before Plex is asked to scan.
+        `path` is as the Plex server sees it and must lie inside one of the library's folders
+        (read from Plex unless `library`, as last read, is given): anything else raises
+        `PathOutsideLibrary` before Plex is asked to scan.
         """
         _key(key, LibraryNotFound)
         _check_scan_path(path)
-        library = await self.library(key, token=token)
+        if library is None or library.key != key:
+            library = await self.library(key, token=token)
         folder = _inside(path, library.locations)
         if folder is None:
             folders = ", ".join(library.locations) or "none"

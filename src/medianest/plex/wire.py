@@ -3,28 +3,29 @@ read leniently and translated into MediaNest's Plex schemas.
 
 Every answer is a `MediaContainer`. Plex clients disagree on types (counts arrive as strings,
 booleans as "0"/"1"), fields come and go between versions, and item types grow: numbers and
-flags are read from whatever arrives, an unreadable one becomes unknown rather than failing
-the page, and an entry without a `ratingKey` is skipped. Only `PlexServerClient` uses this.
+flags are read from whatever form arrives, an unreadable value becomes unknown rather than
+failing the page, and an entry without a `ratingKey` is left out. Only `PlexServerClient` uses
+this module.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Any, NoReturn, TypeVar
 from urllib.parse import quote, urlencode
 
 import httpx
 import structlog
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 from pydantic.alias_generators import to_camel
 
 from medianest.auth.plex_access import PLEX_SERVER
 from medianest.core.errors import UpstreamUnavailable
 from medianest.plex.schemas import (
     Collection,
-    ExternalIds,
     ItemDetail,
     Library,
     LibraryItem,
@@ -40,176 +41,109 @@ T = TypeVar("T")
 
 
 def _int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return int(value)
-    if isinstance(value, str):
-        try:
-            return int(float(value.strip()))
-        except (ValueError, OverflowError):
-            return None
-    return None
-
-
-def _bool(value: object) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "true", "yes")
-    return bool(value)
-
-
-def _text(value: object) -> str | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, str | int | float):
-        return str(value)
-    return None
-
-
-def _epoch(value: object) -> datetime | None:
-    seconds = _int(value)
-    if seconds is None or seconds <= 0:
-        return None
     try:
-        return datetime.fromtimestamp(seconds, UTC)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
-def _day(value: object) -> date | None:
-    try:
-        return date.fromisoformat(str(value)[:10]) if value else None
+        return int(str(value)) if value is not None else None
     except ValueError:
         return None
 
 
-def _objects(value: object) -> list[Any]:
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
-
-
-def _keyed(value: object) -> list[Any]:
-    return [v for v in _objects(value) if _text(v.get("ratingKey"))]
-
-
-Int = Annotated[int | None, BeforeValidator(_int)]
-Flag = Annotated[bool, BeforeValidator(_bool)]
-Text = Annotated[str | None, BeforeValidator(_text)]
-Epoch = Annotated[datetime | None, BeforeValidator(_epoch)]
-Day = Annotated[date | None, BeforeValidator(_day)]
-
-
 class _Wire(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+    # Lax mode reads "3" as 3, "0"/"1" as booleans and epoch seconds as UTC datetimes, all
+    # inside pydantic-core: a page of 200 items parses in a few milliseconds.
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        extra="ignore",
+        coerce_numbers_to_str=True,
+    )
 
 
 class Tag(_Wire):
-    tag: Text = None
+    tag: str | None = None
 
 
 class Guid(_Wire):
-    id: Text = None
+    id: str | None = None
 
 
 class Part(_Wire):
-    file: Text = None
+    file: str | None = None
 
 
 class Media(_Wire):
-    parts: Annotated[list[Part], BeforeValidator(_objects)] = Field(
-        default_factory=list, alias="Part"
-    )
+    parts: list[Part] = Field(default_factory=list, alias="Part")
 
 
 class Location(_Wire):
-    path: Text = None
+    path: str | None = None
 
 
 class Section(_Wire):
-    key: Text = None
-    type: Text = None
-    title: Text = None
-    refreshing: Flag = False
-    scanned_at: Epoch = None
-    updated_at: Epoch = None
-    locations: Annotated[list[Location], BeforeValidator(_objects)] = Field(
-        default_factory=list, alias="Location"
-    )
+    key: str | None = None
+    type: str | None = None
+    title: str | None = None
+    refreshing: bool = False
+    scanned_at: datetime | None = None
+    updated_at: datetime | None = None
+    locations: list[Location] = Field(default_factory=list, alias="Location")
 
 
 class Item(_Wire):
-    rating_key: Annotated[str, BeforeValidator(_text)]
-    type: Text = None
-    subtype: Text = None
-    title: Text = None
-    year: Int = None
-    summary: Text = None
-    thumb: Text = None
-    art: Text = None
-    duration: Int = None
-    added_at: Epoch = None
-    updated_at: Epoch = None
-    library_section_id: Text = Field(default=None, alias="librarySectionID")
-    library_section_title: Text = None
-    parent_rating_key: Text = None
-    parent_title: Text = None
-    grandparent_title: Text = None
-    index: Int = None
-    parent_index: Int = None
-    child_count: Int = None
-    leaf_count: Int = None
-    smart: Flag = False
-    guid: Text = None
-    content_rating: Text = None
-    studio: Text = None
-    originally_available_at: Day = None
-    guids: Annotated[list[Guid], BeforeValidator(_objects)] = Field(
-        default_factory=list, alias="Guid"
-    )
-    media: Annotated[list[Media], BeforeValidator(_objects)] = Field(
-        default_factory=list, alias="Media"
-    )
-    genres: Annotated[list[Tag], BeforeValidator(_objects)] = Field(
-        default_factory=list, alias="Genre"
-    )
-    directors: Annotated[list[Tag], BeforeValidator(_objects)] = Field(
-        default_factory=list, alias="Director"
-    )
-    roles: Annotated[list[Tag], BeforeValidator(_objects)] = Field(
-        default_factory=list, alias="Role"
-    )
+    rating_key: str
+    type: str | None = None
+    subtype: str | None = None
+    title: str | None = None
+    year: int | None = None
+    summary: str | None = None
+    thumb: str | None = None
+    art: str | None = None
+    duration: int | None = None
+    added_at: datetime | None = None
+    updated_at: datetime | None = None
+    library_section_id: str | None = Field(default=None, alias="librarySectionID")
+    library_section_title: str | None = None
+    parent_rating_key: str | None = None
+    parent_title: str | None = None
+    grandparent_title: str | None = None
+    index: int | None = None
+    parent_index: int | None = None
+    child_count: int | None = None
+    leaf_count: int | None = None
+    smart: bool = False
+    guid: str | None = None
+    content_rating: str | None = None
+    studio: str | None = None
+    originally_available_at: date | None = None
+    guids: list[Guid] = Field(default_factory=list, alias="Guid")
+    media: list[Media] = Field(default_factory=list, alias="Media")
+    genres: list[Tag] = Field(default_factory=list, alias="Genre")
+    directors: list[Tag] = Field(default_factory=list, alias="Director")
+    roles: list[Tag] = Field(default_factory=list, alias="Role")
 
 
 class Hub(_Wire):
     # Hubs of tags (actors, genres) hold `Directory` entries, which are not titles: not read.
-    type: Text = None
-    metadata: Annotated[list[Item], BeforeValidator(_keyed)] = Field(
-        default_factory=list, alias="Metadata"
-    )
+    type: str | None = None
+    metadata: list[Item] = Field(default_factory=list, alias="Metadata")
 
 
 class Container(_Wire):
-    size: Int = None
-    total_size: Int = None
-    offset: Int = None
-    library_section_id: Text = Field(default=None, alias="librarySectionID")
-    library_section_title: Text = None
-    friendly_name: Text = None
-    machine_identifier: Text = None
-    version: Text = None
-    platform: Text = None
-    metadata: Annotated[list[Item], BeforeValidator(_keyed)] = Field(
-        default_factory=list, alias="Metadata"
-    )
-    directory: Annotated[list[Section], BeforeValidator(_objects)] = Field(
-        default_factory=list, alias="Directory"
-    )
-    hubs: Annotated[list[Hub], BeforeValidator(_objects)] = Field(default_factory=list, alias="Hub")
+    size: int | None = None
+    total_size: int | None = None
+    offset: int | None = None
+    library_section_id: str | None = Field(default=None, alias="librarySectionID")
+    library_section_title: str | None = None
+    friendly_name: str | None = None
+    machine_identifier: str | None = None
+    version: str | None = None
+    platform: str | None = None
+    metadata: list[Item] = Field(default_factory=list, alias="Metadata")
+    directory: list[Section] = Field(default_factory=list, alias="Directory")
+    hubs: list[Hub] = Field(default_factory=list, alias="Hub")
     # From the answer's headers and URL: the list's length when the body leaves it out, and
     # the path for the log line when the answer turns out unusable.
-    header_total: int | None = Field(default=None, exclude=True)
-    path: str = Field(default="", exclude=True)
+    _header_total: int | None = PrivateAttr(default=None)
+    _path: str = PrivateAttr(default="")
 
 
 class _Envelope(_Wire):
@@ -251,24 +185,70 @@ def epoch(moment: int | datetime) -> int:
 
 
 def container(response: httpx.Response) -> Container:
-    """The answer's `MediaContainer`; anything else is an `UpstreamUnavailable`."""
+    """The answer's `MediaContainer`; anything else is an `UpstreamUnavailable`.
+
+    A value of the wrong kind is dropped (a field becomes unknown, an odd list entry or an item
+    without `ratingKey` is left out) rather than costing the whole answer.
+    """
     try:
         found = _Envelope.model_validate_json(response.content).media_container
     except ValidationError:
-        log.warning(
-            "plex.unreadable_answer",
-            path=response.request.url.path,
-            status=response.status_code,
-            content_type=response.headers.get("content-type"),
-        )
-        _unreadable_error()
-    found.path = response.request.url.path
-    found.header_total = _int(response.headers.get("X-Plex-Container-Total-Size"))
+        salvaged = _salvage(response.content)
+        if salvaged is None:
+            log.warning(
+                "plex.unreadable_answer",
+                path=response.request.url.path,
+                status=response.status_code,
+                content_type=response.headers.get("content-type"),
+            )
+            _unreadable_error()
+        log.info("plex.odd_answer", path=response.request.url.path)
+        found = salvaged
+    found._path = response.request.url.path
+    found._header_total = _int(response.headers.get("X-Plex-Container-Total-Size"))
     return found
 
 
+def _salvage(content: bytes, attempts: int = 5) -> Container | None:
+    try:
+        data = json.loads(content)
+    except ValueError:
+        return None
+    for _ in range(attempts):
+        try:
+            return _Envelope.model_validate(data).media_container
+        except ValidationError as exc:
+            locations = [
+                # A missing required field (`ratingKey`) costs its item, anything else itself.
+                tuple(e["loc"][:-1] if e["type"] == "missing" else e["loc"])
+                for e in exc.errors()
+            ]
+        # Deepest and last first, so removing one leaves the others' positions as they were.
+        for location in sorted(set(locations), key=_sort_key, reverse=True):
+            if len(location) < 2 or not _drop(data, location):
+                return None
+    return None
+
+
+def _sort_key(location: tuple[Any, ...]) -> tuple[tuple[int, Any], ...]:
+    return tuple((0, part) if isinstance(part, int) else (1, str(part)) for part in location)
+
+
+def _drop(data: Any, location: tuple[Any, ...]) -> bool:
+    for part in location[:-1]:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return False
+    try:
+        del data[location[-1]]
+    except (KeyError, IndexError, TypeError):
+        return False
+    return True
+
+
 def unreadable(found: Container) -> NoReturn:
-    log.warning("plex.unreadable_answer", path=found.path, reason="fields missing")
+    log.warning("plex.unreadable_answer", path=found._path, reason="fields missing")
     _unreadable_error()
 
 
@@ -281,7 +261,7 @@ def _unreadable_error() -> NoReturn:
 def page_of(found: Container, items: list[T], start: int) -> Page[T]:
     """A page, its offset and the list's full length (body, else header, else what is known)."""
     offset = found.offset if found.offset is not None else start
-    total = found.total_size if found.total_size is not None else found.header_total
+    total = found.total_size if found.total_size is not None else found._header_total
     known = offset + len(found.metadata)
     return Page(items=items, offset=offset, total_size=max(total or 0, known))
 
@@ -307,7 +287,9 @@ _LEGACY_AGENTS = {
 }
 
 
-def external_ids(item: Item) -> ExternalIds:
+def _external_ids(item: Item) -> dict[str, Any]:
+    """`ExternalIds` fields, left for the item's validation to build (a separate model
+    instance per item would cost a library sync a tenth of its time)."""
     ids: dict[str, str] = {}
     for guid in item.guids:
         scheme, _, value = (guid.id or "").partition("://")
@@ -319,9 +301,7 @@ def external_ids(item: Item) -> ExternalIds:
         value = rest.split("?", 1)[0].split("/", 1)[0]
         if agency and value:
             ids[agency] = value
-    return ExternalIds(
-        tmdb=_int(ids.get("tmdb")), imdb=ids.get("imdb") or None, tvdb=_int(ids.get("tvdb"))
-    )
+    return {"tmdb": _int(ids.get("tmdb")), "imdb": ids.get("imdb"), "tvdb": _int(ids.get("tvdb"))}
 
 
 def _item_fields(item: Item, library_key: str | None) -> dict[str, Any]:
@@ -345,7 +325,7 @@ def _item_fields(item: Item, library_key: str | None) -> dict[str, Any]:
         "child_count": item.child_count,
         "leaf_count": item.leaf_count,
         "guid": item.guid,
-        "external_ids": external_ids(item),
+        "external_ids": _external_ids(item),
         "files": [part.file for media in item.media for part in media.parts if part.file],
     }
 
