@@ -56,10 +56,12 @@ class Site:
 SiteFactory = Callable[..., Site]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(sqlite_template: Path) -> Iterator[Browser]:
-    # Playwright's sync API keeps an event loop running in this thread from here on, and the
-    # template database is migrated with asyncio.run(): it has to exist first.
+    # Playwright's sync API keeps an event loop running in this thread while it is open, which
+    # breaks every asyncio test after it in the same process: so it lives for one module only
+    # (the next module's tests, on this xdist worker, find no loop running). The template
+    # database is migrated with asyncio.run(), so it has to exist first.
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
