@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.fak
 from tests.fakes.plex_server import FakePlexServer
 from tests.fakes.plex_tv import FakePlexTv
 
-from http_overhead import BenchError, free_port, get_status, parse_wrk, tail
+from http_overhead import BenchError, free_port, get_status, parse_wrk
 from medianest.config import load_settings
 from medianest.core.migrate import upgrade
 
@@ -83,6 +83,10 @@ def medianest(workdir: Path, plex_tv: FakePlexTv, server: FakePlexServer) -> Ite
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def tail(path: Path, lines: int = 20) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:

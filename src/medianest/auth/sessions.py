@@ -79,6 +79,10 @@ def describe_device(user_agent: str | None) -> str:
     return (browser if browser and browser != "Other" else user_agent[:60]) or "Unknown device"
 
 
+def _principal_key(user_id: uuid.UUID, session_id: uuid.UUID | str) -> str:
+    return f"auth:principal:{user_id}:{session_id}"
+
+
 def _user_snapshot(user: User) -> dict[str, Any]:
     return {
         "id": str(user.id),
@@ -154,12 +158,12 @@ class SessionService:
             raise SessionRevoked
         if row.rotated_at is not None:
             if now - row.rotated_at > ROTATION_GRACE:
-                stolen = device.id
+                stolen, owner = device.id, device.user_id
                 log.warning("auth.remember_token_reused", session_id=str(stolen))
                 # The request fails, so its transaction rolls back: revoke in one that commits.
                 await session.rollback()
                 async with self._db.unit_of_work() as own:
-                    await self._revoke(own, [stolen], reason="token_reuse")
+                    await self._revoke(own, owner, [stolen], reason="token_reuse")
                 raise SessionRevoked(
                     "This sign-in was used from somewhere else, so we signed it out to be safe. "
                     "Sign in again."
@@ -181,23 +185,22 @@ class SessionService:
         `verified` is this token's claims when the signature was already checked for this request.
         """
         claims = verified or self._jwt.verify_token(access_token)
-        alive = await self._cache.get_or_set(
-            f"auth:session:{claims.session_id}",
-            lambda: self._load_session(claims.session_id),
+        user_id, session_id = claims.user_id, claims.session_id
+        # One cache entry per (user, session): one lookup per request. Revoking a session drops
+        # its entry; a change to the user drops all of theirs (`forget_user`).
+        entry = await self._cache.get_or_set(
+            _principal_key(user_id, session_id),
+            lambda: self._load_principal(user_id, session_id),
             ttl=SNAPSHOT_TTL,
         )
-        if not alive or alive["user_id"] != str(claims.user_id):
+        if entry is None:
             raise SessionRevoked
-        if datetime.fromisoformat(alive["expires_at"]) <= utc_now():
+        now = utc_now()
+        if datetime.fromisoformat(entry["expires_at"]) <= now:
             raise SessionRevoked("Your session has expired. Sign in again.")
-        snapshot = await self._cache.get_or_set(
-            f"auth:user:{claims.user_id}", lambda: self._load_user(claims.user_id), ttl=SNAPSHOT_TTL
-        )
-        if snapshot is None or snapshot["status"] != UserStatus.ACTIVE:
-            raise SessionRevoked
-        if datetime.fromisoformat(alive["last_seen_at"]) < utc_now() - LAST_SEEN_EVERY:
-            await self._touch(claims.session_id)
-        return Principal(**{**snapshot, "id": claims.user_id, "session_id": claims.session_id})
+        if datetime.fromisoformat(entry["last_seen_at"]) < now - LAST_SEEN_EVERY:
+            await self._touch(user_id, session_id)
+        return Principal(**{**entry["user"], "id": user_id, "session_id": session_id})
 
     async def list_for_user(self, session: AsyncSession, user_id: uuid.UUID) -> list[DeviceSession]:
         rows = await session.scalars(
@@ -224,7 +227,7 @@ class SessionService:
         )
         if owned is None:
             return False
-        await self._revoke(session, [session_id], reason=reason)
+        await self._revoke(session, user_id, [session_id], reason=reason)
         return True
 
     async def revoke_all(
@@ -241,14 +244,16 @@ class SessionService:
         if keep is not None:
             query = query.where(DeviceSession.id != keep)
         ids = list(await session.scalars(query))
-        await self._revoke(session, ids, reason=reason)
+        await self._revoke(session, user_id, ids, reason=reason)
         return len(ids)
 
     async def forget_user(self, user_id: uuid.UUID) -> None:
-        """Drop the cached snapshot after the user changed (role, status, password, 2FA)."""
-        await self._cache.delete(f"auth:user:{user_id}")
+        """Drop the cached snapshots after the user changed (role, status, password, 2FA)."""
+        await self._cache.invalidate_pattern(_principal_key(user_id, "*"))
 
-    async def _revoke(self, session: AsyncSession, ids: list[uuid.UUID], *, reason: str) -> None:
+    async def _revoke(
+        self, session: AsyncSession, user_id: uuid.UUID, ids: list[uuid.UUID], *, reason: str
+    ) -> None:
         if not ids:
             return
         await session.execute(
@@ -257,7 +262,7 @@ class SessionService:
             .values(revoked_at=utc_now(), revoked_reason=reason)
         )
         for session_id in ids:
-            await self._cache.delete(f"auth:session:{session_id}")
+            await self._cache.delete(_principal_key(user_id, session_id))
 
     async def _new_remember_token(self, session: AsyncSession, session_id: uuid.UUID) -> str:
         token = random_token()
@@ -265,23 +270,24 @@ class SessionService:
         await session.flush()
         return token
 
-    async def _load_session(self, session_id: uuid.UUID) -> dict[str, Any] | None:
+    async def _load_principal(
+        self, user_id: uuid.UUID, session_id: uuid.UUID
+    ) -> dict[str, Any] | None:
+        """The cached form of a live session and its active user; None when either is gone."""
         async with self._db.sessionmaker() as session:
             device = await session.get(DeviceSession, session_id)
-        if device is None or device.revoked_at is not None:
+            if device is None or device.revoked_at is not None or device.user_id != user_id:
+                return None
+            user = await session.get(User, user_id)
+        if user is None or user.status != UserStatus.ACTIVE:
             return None
         return {
-            "user_id": str(device.user_id),
             "expires_at": device.expires_at.isoformat(),
             "last_seen_at": device.last_seen_at.isoformat(),
+            "user": _user_snapshot(user),
         }
 
-    async def _load_user(self, user_id: uuid.UUID) -> dict[str, Any] | None:
-        async with self._db.sessionmaker() as session:
-            user = await session.get(User, user_id)
-        return _user_snapshot(user) if user is not None else None
-
-    async def _touch(self, session_id: uuid.UUID) -> None:
+    async def _touch(self, user_id: uuid.UUID, session_id: uuid.UUID) -> None:
         now = utc_now()
         async with self._db.unit_of_work() as session:
             device = await session.get(DeviceSession, session_id)
@@ -289,4 +295,4 @@ class SessionService:
                 return
             device.last_seen_at = now
             device.expires_at = now + (REMEMBER_IDLE if device.remember else SESSION_IDLE)
-        await self._cache.delete(f"auth:session:{session_id}")
+        await self._cache.delete(_principal_key(user_id, session_id))

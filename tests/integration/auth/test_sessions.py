@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
+from medianest.app import create_app
 from medianest.auth import sessions as sessions_module
+from tests.conftest import SettingsFactory
 from tests.factories.users import PASSWORD, make_user
 from tests.integration.auth.conftest import bearer, csrf, sign_in
-from tests.support.app import Started
+from tests.support.app import Started, started
 
 
 class TestRefresh:
@@ -172,3 +174,26 @@ class TestDeviceSessions:
         assert changed.status_code == 200
         assert laptop_still.status_code == 200
         assert on_phone.status_code == 401
+
+
+class TestWithRedis:
+    async def test_revocation_is_seen_at_once_through_the_shared_cache(
+        self, make_settings: SettingsFactory, database_url: str, redis_url: str, redis_prefix: str
+    ) -> None:
+        settings = make_settings(
+            database_url=database_url, redis_url=redis_url, redis_prefix=redis_prefix
+        )
+        await make_user(database_url, username="rue")
+        # Two web processes sharing one Redis: a sign-out on one is honoured by the other.
+        async with (
+            started(create_app(settings)) as first,
+            started(create_app(settings)) as second,
+            first.client() as http,
+            second.client() as other,
+        ):
+            token = (await sign_in(http, "rue", PASSWORD)).json()["data"]["token"]
+            before = await other.get("/api/v1/auth/session", headers=bearer(token))
+            await http.post("/api/v1/auth/logout", json={}, headers=csrf(http))
+            after = await other.get("/api/v1/auth/session", headers=bearer(token))
+        assert before.status_code == 200
+        assert after.status_code == 401
