@@ -19,7 +19,7 @@ from medianest.core.schemas import Envelope, PageMeta
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 
 
-def _service(request: Request) -> AdminService:
+async def _service(request: Request) -> AdminService:
     service: AdminService = request.state.services.admin
     return service
 

@@ -31,12 +31,16 @@ def get_auth_service(request: Request) -> AuthService:
     return service
 
 
-def get_account_service(request: Request) -> AccountService:
+async def get_account_service(request: Request) -> AccountService:
     service: AccountService = request.state.services.account
     return service
 
 
-AuthServiceDep = Annotated[AuthService, Depends(get_auth_service)]
+async def _auth_service(request: Request) -> AuthService:
+    return get_auth_service(request)
+
+
+AuthServiceDep = Annotated[AuthService, Depends(_auth_service)]
 AccountServiceDep = Annotated[AccountService, Depends(get_account_service)]
 
 
@@ -45,7 +49,11 @@ def get_client(request: Request) -> Client:
     return Client(ip=ip, user_agent=request.headers.get("user-agent"))
 
 
-ClientDep = Annotated[Client, Depends(get_client)]
+async def _client(request: Request) -> Client:
+    return get_client(request)
+
+
+ClientDep = Annotated[Client, Depends(_client)]
 
 
 def bearer_or_cookie(request: Request) -> tuple[str | None, bool]:

@@ -18,7 +18,13 @@ def get_platform(request: Request) -> Platform:
     return platform
 
 
-PlatformDep = Annotated[Platform, Depends(get_platform)]
+async def _platform(request: Request) -> Platform:
+    return get_platform(request)
+
+
+# Every dependency is `async def`: FastAPI runs a plain `def` one in a worker thread, which costs
+# more than the rest of a small request.
+PlatformDep = Annotated[Platform, Depends(_platform)]
 
 
 async def _unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
@@ -31,11 +37,11 @@ async def _unit_of_work(request: Request) -> AsyncIterator[AsyncSession]:
 DbSession = Annotated[AsyncSession, Depends(_unit_of_work, scope="function")]
 
 
-def _cache(request: Request) -> CacheService:
+async def _cache(request: Request) -> CacheService:
     return get_platform(request).cache
 
 
-def _queue(request: Request) -> JobQueue:
+async def _queue(request: Request) -> JobQueue:
     return get_platform(request).queue
 
 

@@ -39,12 +39,12 @@ router = APIRouter(
 )
 
 
-def _web(request: Request) -> WebShell:
+async def _web(request: Request) -> WebShell:
     shell: WebShell = request.app.state.web
     return shell
 
 
-def _admin_service(request: Request) -> AdminService:
+async def _admin_service(request: Request) -> AdminService:
     service: AdminService = request.state.services.admin
     return service
 
