@@ -22,7 +22,7 @@ from medianest.auth.account import AccountService
 from medianest.auth.deps import VERIFIED_CLAIMS
 from medianest.auth.mailer import Mailer
 from medianest.auth.passwords import PasswordHasher
-from medianest.auth.plex_access import build_plex_server_access
+from medianest.auth.plex_access import build_plex_server_access, settings_connection
 from medianest.auth.plex_oauth import build_plex_tv_client
 from medianest.auth.router import router as auth_router
 from medianest.auth.service import AuthService
@@ -39,6 +39,8 @@ from medianest.core.middleware import ApiRateLimitMiddleware, EdgeMiddleware
 from medianest.core.platform import Platform
 from medianest.core.secrets import with_secrets
 from medianest.core.security import EncryptionService, TokenHasher
+from medianest.plex.router import router as plex_router
+from medianest.plex.service import PlexService
 from medianest.web import install_web
 
 log = structlog.get_logger(__name__)
@@ -53,8 +55,11 @@ class Services:
     auth: AuthService
     account: AccountService
     admin: AdminService
+    plex: PlexService
 
     async def aclose(self) -> None:
+        # PlexService first: it uses the plex.tv client that AuthService closes.
+        await self.plex.aclose()
         await self.auth.aclose()
 
 
@@ -81,9 +86,8 @@ def build_services(settings: Settings) -> Services:
     audit = AuditService()
     passwords = PasswordHasher()
     sessions = SessionService(platform.db, platform.cache, jwt, hasher)
-    plex_tv = build_plex_tv_client(
-        settings, platform.breakers, platform.metrics, plex_client_identifier(secret)
-    )
+    client_identifier = plex_client_identifier(secret)
+    plex_tv = build_plex_tv_client(settings, platform.breakers, platform.metrics, client_identifier)
     auth = AuthService(
         db=platform.db,
         cache=platform.cache,
@@ -109,7 +113,18 @@ def build_services(settings: Settings) -> Services:
         queue=platform.queue,
     )
     admin = AdminService(audit=audit, sessions=sessions, account=account)
-    return Services(platform, jwt, auth, account, admin)
+    plex = PlexService(
+        settings=settings,
+        cache=platform.cache,
+        db=platform.db,
+        encryption=encryption,
+        plex_tv=plex_tv,
+        connection=settings_connection(settings),
+        breakers=platform.breakers,
+        metrics=platform.metrics,
+        client_identifier=client_identifier,
+    )
+    return Services(platform, jwt, auth, account, admin, plex)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -146,6 +161,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(docs_router)
     app.include_router(auth_router)
     app.include_router(admin_router)
+    app.include_router(plex_router)
 
     def scope_ip(scope: Scope) -> str:
         return request_client_ip(scope, settings)

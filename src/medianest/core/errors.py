@@ -161,8 +161,12 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return response
 
 
+_LOCATIONS = ("body", "query", "path", "header", "cookie")
+
+
 def _field_name(loc: Sequence[Any]) -> str:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    # Only the first part says where the field was; a field may itself be called `path`.
+    parts = [str(p) for p in (loc[1:] if loc and loc[0] in _LOCATIONS else loc)]
     return ".".join(parts) or str(loc[0] if loc else "body")
 
 

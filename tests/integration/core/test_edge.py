@@ -17,6 +17,10 @@ from tests.conftest import SettingsFactory
 from tests.support.app import running
 
 
+class Scan(BaseModel):
+    path: str = Field(min_length=1)
+
+
 class Payload(BaseModel):
     title: str = Field(min_length=1)
     count: int
@@ -183,3 +187,19 @@ class TestCors:
             other = await http.get("/health", headers={"Origin": "https://evil.example"})
         assert allowed.headers["access-control-allow-origin"] == "https://portal.example"
         assert "access-control-allow-origin" not in other.headers
+
+
+class TestFieldNames:
+    async def test_a_field_named_like_a_location_keeps_its_name(
+        self, make_settings: SettingsFactory, database_url: str
+    ) -> None:
+        app = create_app(make_settings(database_url=database_url))
+
+        @app.post("/api/v1/scan")
+        async def scan(scan: Scan, query: int) -> None:
+            return None
+
+        async with running(app) as http:
+            response = await http.post("/api/v1/scan?query=x", json={"path": ""})
+        fields = {d["field"] for d in response.json()["error"]["details"]}
+        assert fields == {"path", "query"}

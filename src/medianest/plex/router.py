@@ -1,0 +1,215 @@
+"""`/api/v1/plex`: the Plex library as the signed-in user may see it, and administrators' actions.
+
+Answers that can come from the cache say so in `X-Cache: HIT|MISS`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import Field, StringConstraints
+
+from medianest.auth.deps import AdminUser, CurrentUser
+from medianest.core.schemas import ApiModel, Envelope, PageMeta
+from medianest.plex.deps import PlexServiceDep, served
+from medianest.plex.images import MAX_SIDE
+from medianest.plex.schemas import (
+    Collection,
+    ItemDetail,
+    ItemType,
+    Library,
+    LibraryItem,
+    SearchHit,
+    ServerInfo,
+)
+from medianest.plex.service import (
+    MAX_QUERY_LENGTH,
+    CollectionDetails,
+    CollectionOrder,
+    ItemOrder,
+)
+
+router = APIRouter(prefix="/api/v1/plex", tags=["plex"])
+
+PLEX_KEY = r"^[0-9]{1,12}$"
+MAX_COLLECTION_ITEMS = 1000
+
+Key = Annotated[str, Path(pattern=PLEX_KEY, description="A Plex library key")]
+RatingKey = Annotated[str, Path(alias="ratingKey", pattern=PLEX_KEY)]
+PageNumber = Annotated[int, Query(ge=1, le=100_000)]
+PageSize = Annotated[int, Query(alias="pageSize", ge=1, le=100)]
+Limit = Annotated[int, Query(ge=1, le=100)]
+Side = Annotated[int | None, Query(ge=1, le=MAX_SIDE)]
+
+
+class LibraryRead(ApiModel):
+    key: str
+    type: str
+    title: str
+    item_count: int | None = None
+
+
+class CollectionCreate(ApiModel):
+    library_key: Annotated[str, StringConstraints(pattern=PLEX_KEY)]
+    title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    rating_keys: list[Annotated[str, StringConstraints(pattern=PLEX_KEY)]] = Field(
+        min_length=1, max_length=MAX_COLLECTION_ITEMS
+    )
+
+
+class ScanCreate(ApiModel):
+    # As the Plex server sees the folder (inside its container, for a Docker install).
+    path: Annotated[str, StringConstraints(max_length=1024)]
+
+
+class ScanStarted(ApiModel):
+    library_key: str
+    path: str | None = None
+
+
+def _meta(page: int, page_size: int, total: int) -> PageMeta:
+    return PageMeta(
+        page=page, page_size=page_size, total=total, total_pages=math.ceil(total / page_size)
+    )
+
+
+def _library(library: Library) -> LibraryRead:
+    # A library's folders stay out of the API: server paths are nobody's business.
+    return LibraryRead(
+        key=library.key, type=library.type, title=library.title, item_count=library.item_count
+    )
+
+
+@router.get("/server", response_model=Envelope[ServerInfo])
+async def server_info(
+    _: CurrentUser, plex: PlexServiceDep, response: Response
+) -> Envelope[ServerInfo]:
+    return Envelope(data=served(response, await plex.get_server_info()))
+
+
+@router.get("/libraries", response_model=Envelope[list[LibraryRead]])
+async def list_libraries(
+    principal: CurrentUser, plex: PlexServiceDep, response: Response
+) -> Envelope[list[LibraryRead]]:
+    libraries = served(response, await plex.get_libraries(principal))
+    return Envelope(data=[_library(library) for library in libraries])
+
+
+@router.get("/libraries/{key}/items", response_model=Envelope[list[LibraryItem]])
+async def list_library_items(
+    key: Key,
+    principal: CurrentUser,
+    plex: PlexServiceDep,
+    response: Response,
+    page: PageNumber = 1,
+    page_size: PageSize = 20,
+    sort: ItemOrder = "title",
+    type: ItemType | None = None,
+) -> Envelope[list[LibraryItem]]:
+    found = served(
+        response,
+        await plex.get_library_items(
+            principal, key, page=page, page_size=page_size, sort=sort, type=type
+        ),
+    )
+    return Envelope(data=found.items, meta=_meta(page, page_size, found.total_size))
+
+
+@router.get("/items/{ratingKey}", response_model=Envelope[ItemDetail])
+async def get_item(
+    rating_key: RatingKey, principal: CurrentUser, plex: PlexServiceDep, response: Response
+) -> Envelope[ItemDetail]:
+    return Envelope(data=served(response, await plex.get_item(principal, rating_key)))
+
+
+@router.get("/search", response_model=Envelope[list[SearchHit]])
+async def search(
+    principal: CurrentUser,
+    plex: PlexServiceDep,
+    response: Response,
+    query: Annotated[str, Query(max_length=MAX_QUERY_LENGTH)] = "",
+    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+) -> Envelope[list[SearchHit]]:
+    return Envelope(data=served(response, await plex.search(principal, query, limit=limit)))
+
+
+@router.get("/recently-added", response_model=Envelope[list[LibraryItem]])
+async def recently_added(
+    principal: CurrentUser, plex: PlexServiceDep, response: Response, limit: Limit = 20
+) -> Envelope[list[LibraryItem]]:
+    return Envelope(data=served(response, await plex.get_recently_added(principal, limit=limit)))
+
+
+@router.get("/libraries/{key}/collections", response_model=Envelope[list[Collection]])
+async def list_collections(
+    key: Key,
+    principal: CurrentUser,
+    plex: PlexServiceDep,
+    response: Response,
+    search: Annotated[str | None, Query(max_length=MAX_QUERY_LENGTH)] = None,
+    sort: CollectionOrder = "title",
+) -> Envelope[list[Collection]]:
+    found = await plex.get_collections(principal, key, search=search, sort=sort)
+    return Envelope(data=served(response, found))
+
+
+@router.get("/collections/{key}", response_model=Envelope[CollectionDetails])
+async def get_collection(
+    key: Key,
+    principal: CurrentUser,
+    plex: PlexServiceDep,
+    response: Response,
+    page: PageNumber = 1,
+    page_size: PageSize = 50,
+) -> Envelope[CollectionDetails]:
+    found = await plex.get_collection_details(principal, key, page=page, page_size=page_size)
+    details = served(response, found)
+    return Envelope(data=details, meta=_meta(page, page_size, details.item_total))
+
+
+@router.post("/collections", status_code=201, response_model=Envelope[Collection])
+async def create_collection(
+    body: CollectionCreate, _: AdminUser, plex: PlexServiceDep
+) -> Envelope[Collection]:
+    created = await plex.create_collection(body.library_key, body.title, body.rating_keys)
+    return Envelope(data=created)
+
+
+@router.post("/libraries/{key}/refresh", status_code=202, response_model=Envelope[ScanStarted])
+async def refresh_library(key: Key, _: AdminUser, plex: PlexServiceDep) -> Envelope[ScanStarted]:
+    await plex.refresh_library(key)
+    return Envelope(data=ScanStarted(library_key=key))
+
+
+@router.post("/libraries/{key}/scan", status_code=202, response_model=Envelope[ScanStarted])
+async def scan_folder(
+    key: Key, body: ScanCreate, _: AdminUser, plex: PlexServiceDep
+) -> Envelope[ScanStarted]:
+    await plex.scan_directory(key, body.path)
+    return Envelope(data=ScanStarted(library_key=key, path=body.path))
+
+
+@router.get(
+    "/image",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}, "image/png": {}}, "description": "The image"}},
+)
+async def image(
+    principal: CurrentUser,
+    plex: PlexServiceDep,
+    # Checked by the service, which names the field: an empty or missing path is refused too.
+    path: str = "",
+    width: Side = None,
+    height: Side = None,
+) -> Response:
+    found = await plex.get_image(principal, path, width=width, height=height)
+    return Response(
+        found.value.content,
+        media_type=found.value.content_type,
+        headers={
+            "Cache-Control": "private, max-age=86400",
+            "X-Cache": "HIT" if found.hit else "MISS",
+        },
+    )

@@ -1,0 +1,508 @@
+"""PlexService: the Plex library as each MediaNest user may see it, cached.
+
+Who calls Plex with what (`get_client_for_user`): administrators (the server owner signs in as
+one) browse with the owner's token and see every library; anyone else browses with their own
+token for this server (`callers.PlexCallers`), so Plex itself shows them only what the owner
+shares with them. Refreshing, scanning and collections are administrators' actions, made with
+the owner's token. An account without Plex (a local one) that is not an administrator has no
+token to browse with and is told to sign in with Plex.
+
+Answers are cached through the cache service: under `plex:owner:...` when made with the owner's
+token (the same for every administrator), under `plex:u:{user id}:...` when made with a user's
+own, so no answer reaches a user it was not made for. A cached answer needs no call to Plex or
+plex.tv. Each method says whether its answer came from the cache (`Cached.hit`).
+
+When Plex is down, methods raise `UpstreamUnavailable` / `UpstreamTimeout` naming Plex (503/504),
+and nothing is cached: a wrapper that answers from the local library index can catch exactly
+those.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, Generic, Literal, TypeVar
+
+import structlog
+from pydantic import TypeAdapter
+
+from medianest.auth.plex_access import ConnectionSource
+from medianest.auth.plex_oauth import PlexTvClient
+from medianest.auth.sessions import Principal
+from medianest.config import Settings
+from medianest.core.cache import CacheService
+from medianest.core.db import Database
+from medianest.core.errors import ValidationFailed
+from medianest.core.metrics import Metrics
+from medianest.core.resilience import Breakers
+from medianest.core.security import EncryptionService
+from medianest.plex.callers import (
+    CLEANUP_INTERVAL,
+    IDLE_SECONDS,
+    OWNER_SCOPE,
+    PlexCaller,
+    PlexCallers,
+    scope_of,
+)
+from medianest.plex.client import (
+    CollectionNotFound,
+    ImageNotFound,
+    ItemNotFound,
+    LibraryNotFound,
+    PlexAccessDenied,
+)
+from medianest.plex.images import MAX_SIDE, Image, ImageDiskCache, PlexImages, parse_image_path
+from medianest.plex.schemas import (
+    Collection,
+    ItemDetail,
+    ItemSort,
+    ItemType,
+    Library,
+    LibraryItem,
+    Page,
+    SearchHit,
+    ServerInfo,
+)
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+
+SERVER_TTL = 3600.0
+LIBRARIES_TTL = 3600.0
+CONTENT_TTL = 300.0
+MAX_PAGE_SIZE = 100
+MAX_QUERY_LENGTH = 200
+
+ItemOrder = Literal["title", "addedAt", "year"]
+CollectionOrder = Literal["title", "addedAt", "updatedAt"]
+
+_ITEM_SORTS: dict[str, ItemSort] = {
+    "title": "titleSort:asc",
+    "addedAt": "addedAt:desc",
+    "year": "year:desc",
+}
+# The type of the items a collection of a library holds: Plex wants it said when creating one.
+_COLLECTION_ITEM_TYPES: dict[str, ItemType] = {"movie": "movie", "show": "show", "artist": "artist"}
+_DIGITS = re.compile(r"[0-9]{1,12}")
+
+
+class CollectionDetails(Collection):
+    """A collection with one page of its items; `item_total` counts them all."""
+
+    items: list[LibraryItem]
+    item_total: int
+
+
+@dataclass(frozen=True, slots=True)
+class Cached(Generic[T]):
+    """An answer, and whether it came from the cache (the API's `X-Cache: HIT`)."""
+
+    value: T
+    hit: bool
+
+
+_SERVER = TypeAdapter(ServerInfo)
+_LIBRARIES = TypeAdapter(list[Library])
+_ITEM_PAGE = TypeAdapter(Page[LibraryItem])
+_ITEM = TypeAdapter(ItemDetail)
+_HITS = TypeAdapter(list[SearchHit])
+_ITEMS = TypeAdapter(list[LibraryItem])
+_COLLECTIONS = TypeAdapter(list[Collection])
+_DETAILS = TypeAdapter(CollectionDetails)
+
+
+class PlexService:
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        cache: CacheService,
+        db: Database,
+        encryption: EncryptionService,
+        plex_tv: PlexTvClient,
+        connection: ConnectionSource,
+        breakers: Breakers,
+        metrics: Metrics,
+        client_identifier: str,
+        image_dir: Path | None = None,
+        youtube_path: str | None = None,
+        token_idle_seconds: float = IDLE_SECONDS,
+        cleanup_interval: float = CLEANUP_INTERVAL,
+    ) -> None:
+        """`image_dir` defaults to `<data dir>/cache/images`; `youtube_path` is MediaNest's
+        YouTube folder as the Plex server sees it (by default the folder's own path: right when
+        both run on one host or share the mount)."""
+        self._cache = cache
+        self.callers = PlexCallers(
+            settings=settings,
+            db=db,
+            cache=cache,
+            encryption=encryption,
+            plex_tv=plex_tv,
+            connection=connection,
+            breakers=breakers,
+            metrics=metrics,
+            client_identifier=client_identifier,
+            idle_seconds=token_idle_seconds,
+            cleanup_interval=cleanup_interval,
+        )
+        disk = ImageDiskCache(image_dir or settings.data_dir / "cache" / "images")
+        self.images = PlexImages(cache, disk)
+        self._youtube_path = youtube_path or str(settings.resolved_youtube_dir.absolute())
+
+    # Lifecycle
+
+    def start_cleanup_timer(self) -> None:
+        """Evict idle users' Plex tokens regularly until `aclose()`. The first shared user's
+        call starts it, so a process that never serves one (a worker) runs no timer."""
+        self.callers.start_cleanup_timer()
+
+    async def aclose(self) -> None:
+        await self.callers.aclose()
+
+    async def forget_server(self) -> None:
+        """Drop every cached answer and user token: for when the Plex connection changes."""
+        self.callers.forget_all()
+        await self._invalidate("plex:server", "plex:owner:*", "plex:u:*", "plex:artwork:*")
+
+    # Who calls with what
+
+    async def get_client_for_user(self, principal: Principal) -> PlexCaller:
+        """Raises `PlexSignInRequired` (403) for a local account that is not an administrator,
+        `NotSharedWithYou` / `PlexAccessDenied` (403) when the user's Plex account cannot use
+        this server, and `PlexNotConnected` (503) while no server is connected."""
+        return await self.callers.for_user(principal)
+
+    async def _view(
+        self,
+        principal: Principal | None,
+        what: str,
+        ttl: float,
+        adapter: TypeAdapter[T],
+        call: Callable[[PlexCaller], Awaitable[T]],
+    ) -> Cached[T]:
+        """`call` made as `principal` would see it, cached under `plex:{scope}:{what}`: the
+        owner's view is shared by every administrator, a user's own view is theirs alone."""
+
+        async def fetch() -> T:
+            caller = await self.callers.for_user(principal)
+            try:
+                return await call(caller)
+            except PlexAccessDenied:
+                # Plex refused the user's own token: find it again on the next call.
+                if principal is not None and caller.scope != OWNER_SCOPE:
+                    await self.callers.forget_user(principal.id)
+                raise
+
+        return await self._cached(f"plex:{scope_of(principal)}:{what}", ttl, adapter, fetch)
+
+    # Reading the library
+
+    async def get_server_info(self) -> Cached[ServerInfo]:
+        async def fetch() -> ServerInfo:
+            server = await self.callers.server()
+            return await server.client.server_info(token=server.owner_token)
+
+        return await self._cached("plex:server", SERVER_TTL, _SERVER, fetch)
+
+    async def get_libraries(self, principal: Principal | None) -> Cached[list[Library]]:
+        """The libraries the user may see, each with its item count (`None`: every library)."""
+        return await self._view(
+            principal,
+            "libraries",
+            LIBRARIES_TTL,
+            _LIBRARIES,
+            lambda c: c.client.libraries(token=c.token, include_counts=True),
+        )
+
+    async def get_library_items(
+        self,
+        principal: Principal,
+        key: str,
+        *,
+        page: int = 1,
+        page_size: int = 20,
+        sort: ItemOrder = "title",
+        type: ItemType | None = None,
+    ) -> Cached[Page[LibraryItem]]:
+        """One page of a library; titles A to Z, newest added first, or newest year first.
+
+        Raises `LibraryNotFound` for a library that does not exist or is not shared with the user.
+        """
+        _check_page(page, page_size)
+        _digits(key, LibraryNotFound)
+        start = (page - 1) * page_size
+
+        async def fetch(c: PlexCaller) -> Page[LibraryItem]:
+            return await c.client.library_items(
+                key, token=c.token, start=start, size=page_size, sort=_ITEM_SORTS[sort], type=type
+            )
+
+        what = f"library:{key}:items:{sort}:{type or 'all'}:{start}:{page_size}"
+        return await self._view(principal, what, CONTENT_TTL, _ITEM_PAGE, fetch)
+
+    async def get_item(self, principal: Principal, rating_key: str) -> Cached[ItemDetail]:
+        """One item with its seasons or episodes. Raises `ItemNotFound`."""
+        _digits(rating_key, ItemNotFound)
+        return await self._view(
+            principal,
+            f"item:{rating_key}",
+            CONTENT_TTL,
+            _ITEM,
+            lambda c: c.client.item(rating_key, token=c.token),
+        )
+
+    async def search(
+        self, principal: Principal, query: str, *, limit: int = 20
+    ) -> Cached[list[SearchHit]]:
+        """Titles matching `query` in the libraries the user may see."""
+        text = " ".join(query.split())
+        if not text:
+            raise _invalid("query", "Search query is required")
+        if len(text) > MAX_QUERY_LENGTH:
+            raise _invalid("query", f"Search for at most {MAX_QUERY_LENGTH} characters.")
+        _check_limit(limit)
+        # Plex matches regardless of case, so "Alien" and "alien" share one cached answer.
+        digest = hashlib.sha256(text.casefold().encode()).hexdigest()[:32]
+        return await self._view(
+            principal,
+            f"search:{digest}:{limit}",
+            CONTENT_TTL,
+            _HITS,
+            lambda c: c.client.search(text, token=c.token, limit=limit),
+        )
+
+    async def get_recently_added(
+        self, principal: Principal, *, limit: int = 20
+    ) -> Cached[list[LibraryItem]]:
+        _check_limit(limit)
+        return await self._view(
+            principal,
+            f"recent:{limit}",
+            CONTENT_TTL,
+            _ITEMS,
+            lambda c: c.client.recently_added(token=c.token, limit=limit),
+        )
+
+    # Collections
+
+    async def get_collections(
+        self,
+        principal: Principal,
+        library_key: str,
+        *,
+        search: str | None = None,
+        sort: CollectionOrder = "title",
+    ) -> Cached[list[Collection]]:
+        """The library's collections whose title contains `search` (any case). Raises
+        `LibraryNotFound`."""
+        _digits(library_key, LibraryNotFound)
+        found = await self._view(
+            principal,
+            f"library:{library_key}:collections",
+            CONTENT_TTL,
+            _COLLECTIONS,
+            lambda c: c.client.collections(library_key, token=c.token),
+        )
+        collections = found.value
+        if search and search.strip():
+            needle = search.strip().casefold()
+            collections = [c for c in collections if needle in c.title.casefold()]
+        return Cached(_sorted_collections(collections, sort), found.hit)
+
+    async def get_collection_details(
+        self, principal: Principal, key: str, *, page: int = 1, page_size: int = 50
+    ) -> Cached[CollectionDetails]:
+        """The collection and one page of its items. Raises `CollectionNotFound`."""
+        _check_page(page, page_size)
+        _digits(key, CollectionNotFound)
+        start = (page - 1) * page_size
+
+        async def fetch(c: PlexCaller) -> CollectionDetails:
+            collection, items = await asyncio.gather(
+                c.client.collection(key, token=c.token),
+                c.client.collection_items(key, token=c.token, start=start, size=page_size),
+            )
+            return CollectionDetails(
+                **collection.model_dump(), items=items.items, item_total=items.total_size
+            )
+
+        what = f"collection:{key}:{start}:{page_size}"
+        return await self._view(principal, what, CONTENT_TTL, _DETAILS, fetch)
+
+    async def create_collection(
+        self, library_key: str, title: str, rating_keys: Sequence[str]
+    ) -> Collection:
+        """A new collection in the library, holding `rating_keys` (added in batches).
+
+        Raises `LibraryNotFound`, and `PlexRejected` when the items are not all of the
+        library's type and in it.
+        """
+        library = await self._owner_library(library_key)
+        server = await self.callers.server()
+        machine_identifier = await self.callers.machine_identifier(server)
+        collection = await server.client.create_collection(
+            library_key,
+            title,
+            rating_keys,
+            token=server.owner_token,
+            machine_identifier=machine_identifier,
+            item_type=_COLLECTION_ITEM_TYPES.get(library.type, "movie"),
+        )
+        await self._collections_changed(library_key)
+        return collection
+
+    async def add_to_collection(self, collection_key: str, rating_keys: Sequence[str]) -> None:
+        """Raises `CollectionNotFound` and `PlexRejected` (items of another type or library)."""
+        server = await self.callers.server()
+        machine_identifier = await self.callers.machine_identifier(server)
+        await server.client.add_to_collection(
+            collection_key,
+            rating_keys,
+            token=server.owner_token,
+            machine_identifier=machine_identifier,
+        )
+        await self._collections_changed(None)
+
+    # Scans
+
+    async def refresh_library(self, key: str) -> None:
+        """Ask Plex to scan the whole library; returns once Plex has accepted. Raises
+        `LibraryNotFound`."""
+        server = await self.callers.server()
+        await server.client.refresh_library(key, token=server.owner_token)
+        await self._library_changed(key)
+
+    async def scan_directory(self, key: str, path: str) -> None:
+        """Ask Plex to scan one folder (as the Plex server sees it) of the library. Raises
+        `LibraryNotFound` and `PathOutsideLibrary`."""
+        server = await self.callers.server()
+        await server.client.scan_path(key, path, token=server.owner_token)
+        await self._library_changed(key)
+
+    async def find_youtube_library(self) -> Library | None:
+        """The library holding MediaNest's YouTube folder: the one with the deepest folder that
+        is, or contains, that folder. None when no library does."""
+        target = PurePosixPath(self._youtube_path)
+        best: tuple[int, Library] | None = None
+        for library in (await self.get_libraries(None)).value:
+            for location in library.locations:
+                root = PurePosixPath(location)
+                if (root == target or root in target.parents) and (
+                    best is None or len(root.parts) > best[0]
+                ):
+                    best = (len(root.parts), library)
+        return best[1] if best is not None else None
+
+    # Images
+
+    async def get_image(
+        self,
+        principal: Principal,
+        path: str,
+        *,
+        width: int | None = None,
+        height: int | None = None,
+    ) -> Cached[Image]:
+        """An artwork image, resized by Plex when a side is given, from the disk cache when
+        it holds it. The user must be able to see the item, collection or library it belongs
+        to, else `ImageNotFound`, as for an image that does not exist.
+
+        Raises `InvalidImagePath` before anything else is done, and `ValidationFailed` for a
+        side outside 1..1000.
+        """
+        ref = parse_image_path(path)
+        for field, side in (("width", width), ("height", height)):
+            if side is not None and not 1 <= side <= MAX_SIDE:
+                raise _invalid(field, f"The image {field} must be between 1 and {MAX_SIDE}.")
+        scope = scope_of(principal)
+        server = await self.callers.server()
+        if scope != OWNER_SCOPE:
+            # Images are fetched and kept once for everyone with the owner's token; who may
+            # see one follows from its library and the user's libraries, both usually cached.
+            visible = {library.key for library in (await self.get_libraries(principal)).value}
+            if await self.images.library_of(server, ref) not in visible:
+                raise ImageNotFound
+        image, hit = await self.images.fetch(server, ref, width=width, height=height)
+        return Cached(image, hit)
+
+    # Cache
+
+    async def _cached(
+        self, key: str, ttl: float, adapter: TypeAdapter[T], fetch: Callable[[], Awaitable[T]]
+    ) -> Cached[T]:
+        fetched = False
+
+        async def load() -> Any:
+            nonlocal fetched
+            fetched = True
+            return adapter.dump_python(await fetch(), mode="json")
+
+        # A fresh answer is read back from what was cached, so a hit and a miss look alike.
+        data = await self._cache.get_or_set(key, load, ttl)
+        return Cached(adapter.validate_python(data), hit=not fetched)
+
+    async def _owner_library(self, key: str) -> Library:
+        _digits(key, LibraryNotFound)
+        for library in (await self.get_libraries(None)).value:
+            if library.key == key:
+                return library
+        raise LibraryNotFound
+
+    async def _library_changed(self, key: str) -> None:
+        # A scan can add, change and remove items anywhere in what was cached about the library.
+        await self._invalidate(
+            "plex:*:libraries",
+            f"plex:*:library:{key}:*",
+            "plex:*:item:*",
+            "plex:*:search:*",
+            "plex:*:recent:*",
+            "plex:*:collection:*",
+        )
+
+    async def _collections_changed(self, library_key: str | None) -> None:
+        library = library_key or "*"
+        await self._invalidate(
+            f"plex:*:library:{library}:collections", "plex:*:collection:*", "plex:*:search:*"
+        )
+
+    async def _invalidate(self, *patterns: str) -> None:
+        removed = await asyncio.gather(*(self._cache.invalidate_pattern(p) for p in patterns))
+        log.info("plex.cache_invalidated", keys=sum(removed))
+
+
+def _digits(key: str, missing: type[Exception]) -> str:
+    """A key that cannot be Plex's cannot exist; it never reaches a cache key either."""
+    if not _DIGITS.fullmatch(key):
+        raise missing
+    return key
+
+
+def _check_page(page: int, page_size: int) -> None:
+    if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
+        raise ValueError(f"pages count from 1 and hold 1..{MAX_PAGE_SIZE} items")
+
+
+def _check_limit(limit: int) -> None:
+    if not 1 <= limit <= MAX_PAGE_SIZE:
+        raise ValueError(f"a limit is 1..{MAX_PAGE_SIZE}")
+
+
+def _invalid(field: str, message: str) -> ValidationFailed:
+    return ValidationFailed(message, details=[{"field": field, "message": message}])
+
+
+def _sorted_collections(collections: list[Collection], sort: CollectionOrder) -> list[Collection]:
+    if sort == "title":
+        return sorted(collections, key=lambda c: c.title.casefold())
+
+    def moment(collection: Collection) -> float:
+        value = collection.added_at if sort == "addedAt" else collection.updated_at
+        return value.timestamp() if value is not None else 0.0
+
+    return sorted(collections, key=moment, reverse=True)
