@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Literal
 
 import structlog
-from fastapi import APIRouter, Header
+from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from redis.asyncio import Redis
@@ -18,6 +18,7 @@ from medianest import __version__
 from medianest.core.deps import PlatformDep
 from medianest.core.errors import Unauthorized
 from medianest.core.metrics import CONTENT_TYPE
+from medianest.core.platform import Platform
 from medianest.core.schemas import ApiModel
 
 log = structlog.get_logger(__name__)
@@ -45,9 +46,13 @@ class Readiness(BaseModel):
     checks: list[Check]
 
 
-@router.get("/health", response_model=Liveness)
-async def health(platform: PlatformDep) -> Liveness:
-    return Liveness(version=__version__, uptime=round(platform.uptime, 1))
+@router.get("/health", response_model=None, responses={200: {"model": Liveness}})
+async def health(request: Request) -> JSONResponse:
+    # Probes call this every few seconds: no dependency, no model validation, no I/O.
+    platform: Platform = request.state.platform
+    return JSONResponse(
+        {"status": "ok", "version": __version__, "uptime": round(platform.uptime, 1)}
+    )
 
 
 async def _redis_ping(url: str) -> None:
