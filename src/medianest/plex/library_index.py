@@ -1,0 +1,570 @@
+"""The library index: every movie and show of the owner's Plex libraries, kept in MediaNest's
+database so "is TMDB id X in Plex, and where" is one indexed query and search and browsing keep
+working while Plex is down.
+
+A full sync reads every movie and TV library (Other Videos libraries are movie libraries) page
+after page, 200 items a page with no pause. Each batch of items is upserted (one statement run for
+the whole batch) in a short transaction of its own while the next pages are read, so other
+writers, SQLite's included, are never held up for the whole sync; then the sync forgets the items
+of that library it did not see. An incremental sync asks each library only
+for what changed since the newest `updatedAt` indexed (Plex's clock, so skew loses nothing) and
+upserts it; Plex lists no deletions, so an item removed from Plex stays until the next full sync.
+
+Seasons and episodes are not indexed: a show's page asks Plex for them, and the index answers what
+the requests and search need (movies and shows). The parent columns are there for them.
+
+One sync runs at a time: it claims the single `plex_sync_run` row, heart-beats in it with its
+progress at every batch, and leaves it `idle` or `failed` with a message an admin can act on. A
+sync that failed keeps everything it indexed; a runner that died is taken over once its
+heartbeat is `STALE_AFTER` old.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Collection
+from contextlib import aclosing, asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal, cast
+
+import structlog
+from sqlalchemy import CursorResult, Table, delete, func, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import Insert
+
+from medianest.core.db import Database, utc_now
+from medianest.core.errors import Conflict, MediaNestError
+from medianest.core.queue import JobInfo, JobQueue
+from medianest.core.schemas import ApiModel
+from medianest.plex.client import PlexServerClient
+from medianest.plex.index_search import fold, search_statement, short_summary, sort_title
+from medianest.plex.models import SYNC_RUN_ID, PlexItem, PlexSyncRun, PlexSyncState
+from medianest.plex.schemas import ExternalIds, ItemSort, Library, LibraryItem, Page
+
+log = structlog.get_logger(__name__)
+
+SYNC_FULL = "plex.sync_full"
+SYNC_INCREMENTAL = "plex.sync_incremental"
+INDEXED_LIBRARY_TYPES = frozenset({"movie", "show"})
+# Items per upsert and per progress update: a few pages, so the run record stays current
+# without a write per page.
+BATCH = 500
+STALE_AFTER = timedelta(minutes=10)
+MAX_PAGE_SIZE = 200
+MAX_SEARCH_RESULTS = 100
+_DELETE_CHUNK = 500
+
+SyncKind = Literal["full", "incremental"]
+MediaType = Literal["movie", "tv"]
+Progress = Callable[[int, int | None], Awaitable[None]]
+"""Called after every batch with (items done, items expected when known)."""
+PlexConnection = Callable[[], Awaitable[tuple[PlexServerClient, str]]]
+"""Gives the Plex server's client and the owner's token, at the time a job runs."""
+
+_SORTS = {
+    "titleSort": PlexItem.sort_title,
+    "addedAt": PlexItem.added_at,
+    "updatedAt": PlexItem.updated_at,
+    "year": PlexItem.year,
+}
+# Everything a sync writes but the key it matches on.
+_SYNCED = [c.name for c in PlexItem.__table__.columns if c.name not in ("id", "rating_key")]
+
+
+class SyncAlreadyRunning(Conflict):
+    message = "A library sync is already running; its progress is on the admin page."
+
+
+class IndexedItem(ApiModel):
+    """A movie or show as the library index holds it."""
+
+    rating_key: str
+    library_key: str
+    library_title: str
+    type: str
+    title: str
+    year: int | None = None
+    summary: str = ""
+    thumb: str | None = None
+    duration: int | None = None
+    parent_rating_key: str | None = None
+    grandparent_rating_key: str | None = None
+    added_at: datetime | None = None
+    updated_at: datetime | None = None
+    external_ids: ExternalIds
+
+
+class SyncResult(ApiModel):
+    kind: SyncKind
+    libraries: int
+    items: int
+    removed: int
+    seconds: float
+
+
+class LibrarySyncStatus(ApiModel):
+    library_key: str
+    library_title: str
+    library_type: str
+    item_count: int
+    last_full_sync_at: datetime | None = None
+    last_incremental_sync_at: datetime | None = None
+
+
+class SyncStatus(ApiModel):
+    """The current or last sync, and how current each library's index is."""
+
+    state: Literal["idle", "running", "failed"] = "idle"
+    kind: SyncKind | None = None
+    items_done: int = 0
+    items_total: int | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    # "showing the library as of ...": when the index last finished a sync.
+    last_succeeded_at: datetime | None = None
+    error: str | None = None
+    libraries: list[LibrarySyncStatus] = []
+
+
+@dataclass
+class _Run:
+    kind: SyncKind
+    id: uuid.UUID
+    progress: Progress | None
+    items_done: int = 0
+    items_total: int | None = None
+    removed: int = 0
+    libraries: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+    def result(self) -> SyncResult:
+        seconds = round(time.monotonic() - self.started, 3)
+        counts = {"libraries": self.libraries, "items": self.items_done, "removed": self.removed}
+        return SyncResult(kind=self.kind, seconds=seconds, **counts)
+
+
+class LibraryIndex:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._upserts: dict[str, Insert] = {}
+
+    # Syncs
+
+    async def full_sync(
+        self, client: PlexServerClient, token: str, *, progress: Progress | None = None
+    ) -> SyncResult:
+        """Index every item of the owner's movie and TV libraries and forget what Plex no
+        longer has (libraries included).
+
+        Raises `SyncAlreadyRunning`, and what the client raises when Plex fails
+        (`UpstreamUnavailable`, `UpstreamTimeout`): the run is then recorded as failed, and what
+        was indexed before stays.
+        """
+        async with self._running("full", progress) as run:
+            found = await client.libraries(token=token, include_counts=True)
+            libraries = [lib for lib in found if lib.type in INDEXED_LIBRARY_TYPES]
+            run.items_total = sum(lib.item_count or 0 for lib in libraries)
+            for library in libraries:
+                await self._sync_library(client, token, library, run, full=True)
+            run.removed += await self._forget_libraries({lib.key for lib in libraries})
+            await self._refresh_statistics()
+            return run.result()
+
+    async def incremental_sync(
+        self, client: PlexServerClient, token: str, *, progress: Progress | None = None
+    ) -> SyncResult:
+        """Index the items added or changed in Plex since the last sync. A library never
+        synced in full is read whole; removals wait for the next full sync.
+
+        Raises as `full_sync` does.
+        """
+        async with self._running("incremental", progress) as run:
+            found = await client.libraries(token=token)
+            for library in found:
+                if library.type in INDEXED_LIBRARY_TYPES:
+                    await self._sync_library(client, token, library, run, full=False)
+            return run.result()
+
+    async def record_failure(self, kind: SyncKind, message: str) -> None:
+        """Show a sync that could not even start (Plex not connected) as failed, unless
+        another sync is running."""
+        try:
+            run_id = await self._claim(kind)
+        except SyncAlreadyRunning:
+            return
+        await self._fail(run_id, message)
+
+    # Reads
+
+    async def find_by_tmdb(
+        self, session: AsyncSession, tmdb_id: int, media_type: MediaType
+    ) -> list[IndexedItem]:
+        """Where the movie or TV show with this TMDB id is in Plex: one row per library."""
+        item_type = "movie" if media_type == "movie" else "show"
+        rows = await session.scalars(
+            select(PlexItem)
+            .where(PlexItem.type == item_type, PlexItem.tmdb_id == tmdb_id)
+            .order_by(PlexItem.library_key)
+        )
+        return [IndexedItem.model_validate(row) for row in rows]
+
+    async def get_item(self, session: AsyncSession, rating_key: str) -> IndexedItem | None:
+        row = await session.scalar(select(PlexItem).where(PlexItem.rating_key == rating_key))
+        return None if row is None else IndexedItem.model_validate(row)
+
+    async def search(
+        self,
+        session: AsyncSession,
+        query: str,
+        *,
+        limit: int = 20,
+        library_keys: Collection[str] | None = None,
+    ) -> list[IndexedItem]:
+        """Titles holding a word beginning with each word of `query`, best first, from the
+        libraries in `library_keys` only (None: all). Raises `ValueError` for a limit outside
+        1..100."""
+        if not 1 <= limit <= MAX_SEARCH_RESULTS:
+            raise ValueError(f"a search returns 1..{MAX_SEARCH_RESULTS} items")
+        if library_keys is not None and not library_keys:
+            return []
+        statement = search_statement(
+            _dialect(session), query, limit=limit, library_keys=library_keys
+        )
+        if statement is None:
+            return []
+        return [IndexedItem.model_validate(row) for row in await session.scalars(statement)]
+
+    async def browse(
+        self,
+        session: AsyncSession,
+        library_key: str,
+        *,
+        page: int = 1,
+        page_size: int = 50,
+        sort: ItemSort = "titleSort:asc",
+    ) -> Page[IndexedItem]:
+        """One page (from 1) of a library, in the orders Plex lists it in. Raises `ValueError`
+        for a page below 1 or a size outside 1..200."""
+        if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
+            raise ValueError(f"pages start at 1 and hold 1..{MAX_PAGE_SIZE} items")
+        name, _, direction = sort.partition(":")
+        column = _SORTS[name]
+        order = (column.desc() if direction == "desc" else column.asc()).nulls_last()
+        in_library = PlexItem.library_key == library_key
+        total = await session.scalar(select(func.count()).select_from(PlexItem).where(in_library))
+        offset = (page - 1) * page_size
+        rows = await session.scalars(
+            select(PlexItem)
+            .where(in_library)
+            .order_by(order, PlexItem.sort_title, PlexItem.id)
+            .offset(offset)
+            .limit(page_size)
+        )
+        items = [IndexedItem.model_validate(row) for row in rows]
+        return Page(items=items, offset=offset, total_size=total or 0)
+
+    async def sync_status(self, session: AsyncSession) -> SyncStatus:
+        run = await session.get(PlexSyncRun, SYNC_RUN_ID)
+        states = await session.scalars(select(PlexSyncState).order_by(PlexSyncState.library_key))
+        libraries = [LibrarySyncStatus.model_validate(state) for state in states]
+        status = SyncStatus() if run is None else SyncStatus.model_validate(run)
+        return status.model_copy(update={"libraries": libraries})
+
+    # One library
+
+    async def _sync_library(
+        self, client: PlexServerClient, token: str, library: Library, run: _Run, *, full: bool
+    ) -> None:
+        since: datetime | None = None
+        if not full:
+            async with self._db.sessionmaker() as session:
+                state = await session.get(PlexSyncState, library.key)
+            since = state.watermark if state is not None else None
+            full = since is None
+        items = client.iter_library_items(
+            library.key, token=token, page_size=MAX_PAGE_SIZE, updated_since=since
+        )
+        # An async generator: closed at once when the sync fails, its next page left unread.
+        seen, newest = await self._index(
+            cast(AsyncGenerator[LibraryItem, None], items), library, run
+        )
+        async with self._db.unit_of_work() as session:
+            if full:
+                run.removed += await self._forget_unseen(session, library.key, seen)
+            await self._save_state(session, library, full=full, newest=newest)
+        run.libraries += 1
+
+    async def _index(
+        self, items: AsyncGenerator[LibraryItem, None], library: Library, run: _Run
+    ) -> tuple[set[str], datetime | None]:
+        """Upsert `items` batch by batch; returns their keys and the newest `updatedAt`.
+
+        Each batch is written while the next is read, so Plex and the database work at once.
+        """
+        seen: set[str] = set()
+        batch: dict[str, dict[str, Any]] = {}
+        newest: datetime | None = None
+        writing: asyncio.Future[None] | None = None
+        try:
+            async with aclosing(items):
+                async for item in items:
+                    # A key met twice (an item pushed across a page boundary) is written once.
+                    batch[item.rating_key] = _row(item, library)
+                    if item.updated_at is not None and (newest is None or item.updated_at > newest):
+                        newest = item.updated_at
+                    if len(batch) >= BATCH:
+                        if writing is not None:
+                            await writing
+                        writing = asyncio.ensure_future(self._write(list(batch.values()), run))
+                        seen.update(batch)
+                        batch = {}
+            if writing is not None:
+                await writing
+            if batch:
+                await self._write(list(batch.values()), run)
+                seen.update(batch)
+        finally:
+            # Plex failing mid-read: the batch already on its way is still saved.
+            if writing is not None:
+                await asyncio.gather(writing, return_exceptions=True)
+        return seen, newest
+
+    async def _write(self, batch: list[dict[str, Any]], run: _Run) -> None:
+        async with self._db.unit_of_work() as session:
+            await session.execute(self._upsert(_dialect(session)), batch)
+            run.items_done += len(batch)
+            await self._heartbeat(session, run)
+        if run.progress is not None:
+            await run.progress(run.items_done, run.items_total)
+
+    def _upsert(self, dialect: str) -> Insert:
+        if dialect not in self._upserts:
+            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            statement = insert(cast(Table, PlexItem.__table__))
+            changed = {name: statement.excluded[name] for name in _SYNCED}
+            self._upserts[dialect] = statement.on_conflict_do_update(
+                index_elements=["rating_key"], set_=changed
+            )
+        return self._upserts[dialect]
+
+    async def _forget_unseen(self, session: AsyncSession, library_key: str, seen: set[str]) -> int:
+        indexed = await session.scalars(
+            select(PlexItem.rating_key).where(PlexItem.library_key == library_key)
+        )
+        gone = sorted(set(indexed) - seen)
+        for start in range(0, len(gone), _DELETE_CHUNK):
+            chunk = gone[start : start + _DELETE_CHUNK]
+            await session.execute(delete(PlexItem).where(PlexItem.rating_key.in_(chunk)))
+        if gone:
+            log.info("plex.index_items_removed", library=library_key, items=len(gone))
+        return len(gone)
+
+    async def _forget_libraries(self, keep: set[str]) -> int:
+        async with self._db.unit_of_work() as session:
+            removed = await session.execute(
+                delete(PlexItem).where(PlexItem.library_key.not_in(keep))
+            )
+            await session.execute(
+                delete(PlexSyncState).where(PlexSyncState.library_key.not_in(keep))
+            )
+        return int(cast(CursorResult[Any], removed).rowcount or 0)
+
+    async def _refresh_statistics(self) -> None:
+        # A table that just grew from nothing to 100,000 rows: with the statistics of the empty
+        # one, PostgreSQL filters every row by library instead of using the search index.
+        async with self._db.unit_of_work() as session:
+            await session.execute(text(f"ANALYZE {PlexItem.__tablename__}"))
+
+    async def _save_state(
+        self, session: AsyncSession, library: Library, *, full: bool, newest: datetime | None
+    ) -> None:
+        now = utc_now()
+        count = await session.scalar(
+            select(func.count()).select_from(PlexItem).where(PlexItem.library_key == library.key)
+        )
+        state = await session.get(PlexSyncState, library.key)
+        if state is None:
+            state = PlexSyncState(library_key=library.key)
+            session.add(state)
+        state.library_title = library.title
+        state.library_type = library.type
+        state.item_count = count or 0
+        if full:
+            state.last_full_sync_at = now
+            state.watermark = newest
+        else:
+            state.last_incremental_sync_at = now
+            if newest is not None and (state.watermark is None or newest > state.watermark):
+                state.watermark = newest
+
+    # The run record
+
+    @asynccontextmanager
+    async def _running(self, kind: SyncKind, progress: Progress | None) -> AsyncIterator[_Run]:
+        run = _Run(kind, await self._claim(kind), progress)
+        log.info("plex.index_sync_started", kind=kind)
+        try:
+            yield run
+        except BaseException as exc:
+            message = _failure_message(exc)
+            if isinstance(exc, MediaNestError):
+                log.warning("plex.index_sync_failed", kind=kind, error=message)
+            else:
+                log.error("plex.index_sync_failed", kind=kind, exc_info=exc)
+            await self._fail(run.id, message)
+            raise
+        await self._succeed(run)
+        log.info(
+            "plex.index_sync_finished",
+            kind=kind,
+            libraries=run.libraries,
+            items=run.items_done,
+            removed=run.removed,
+            seconds=run.result().seconds,
+        )
+
+    async def _claim(self, kind: SyncKind) -> uuid.UUID:
+        """Take the run record for a new sync. Raises `SyncAlreadyRunning`."""
+        run_id, now = uuid.uuid4(), utc_now()
+        async with self._db.unit_of_work() as session:
+            insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
+            await session.execute(
+                insert(PlexSyncRun)
+                .values(id=SYNC_RUN_ID, kind=kind, state="idle", items_done=0)
+                .on_conflict_do_nothing(index_elements=["id"])
+            )
+            claimed = await session.execute(
+                update(PlexSyncRun)
+                .where(
+                    PlexSyncRun.id == SYNC_RUN_ID,
+                    or_(
+                        PlexSyncRun.state != "running",
+                        PlexSyncRun.heartbeat_at.is_(None),
+                        PlexSyncRun.heartbeat_at < now - STALE_AFTER,
+                    ),
+                )
+                .values(
+                    run_id=run_id,
+                    kind=kind,
+                    state="running",
+                    items_done=0,
+                    items_total=None,
+                    started_at=now,
+                    heartbeat_at=now,
+                    finished_at=None,
+                    error=None,
+                )
+            )
+            if cast(CursorResult[Any], claimed).rowcount != 1:
+                raise SyncAlreadyRunning
+        return run_id
+
+    async def _heartbeat(self, session: AsyncSession, run: _Run) -> None:
+        progress = {"items_done": run.items_done, "items_total": run.items_total}
+        await _update_run(session, run.id, heartbeat_at=utc_now(), **progress)
+
+    async def _succeed(self, run: _Run) -> None:
+        now = utc_now()
+        # What was expected was an estimate (Plex changes meanwhile); done, the bar is full.
+        done = {"items_done": run.items_done, "items_total": run.items_done}
+        times = {"heartbeat_at": now, "finished_at": now, "last_succeeded_at": now}
+        async with self._db.unit_of_work() as session:
+            await _update_run(session, run.id, state="idle", **done, **times)
+
+    async def _fail(self, run_id: uuid.UUID, message: str) -> None:
+        now = utc_now()
+        failed = {"state": "failed", "error": message, "heartbeat_at": now, "finished_at": now}
+        try:
+            async with self._db.unit_of_work() as session:
+                await _update_run(session, run_id, **failed)
+        except Exception:
+            # The database failing too: the run is taken over once its heartbeat is stale.
+            log.exception("plex.index_sync_failure_not_recorded")
+
+
+def register_index_jobs(queue: JobQueue, index: LibraryIndex, connect: PlexConnection) -> None:
+    """Register `plex.sync_full` and `plex.sync_incremental` (no arguments).
+
+    `connect` is asked for the client and the owner's token each time a job runs, so a server
+    connected or changed since start-up is the one synced; the client stays its owner's to
+    close. Should `connect` fail (Plex not connected), the run record says so. A job that
+    finds a sync running ends at once with `{"skipped": ...}`: that sync covers it.
+    """
+
+    async def run(kind: SyncKind) -> dict[str, Any]:
+        try:
+            client, token = await connect()
+        except MediaNestError as exc:
+            await index.record_failure(kind, exc.message)
+            raise
+        sync = index.full_sync if kind == "full" else index.incremental_sync
+        try:
+            result = await sync(client, token)
+        except SyncAlreadyRunning as exc:
+            log.info("plex.index_sync_skipped", kind=kind, reason="already running")
+            return {"skipped": exc.message}
+        return result.model_dump(mode="json", by_alias=True)
+
+    async def sync_full(job: JobInfo) -> dict[str, Any]:
+        return await run("full")
+
+    async def sync_incremental(job: JobInfo) -> dict[str, Any]:
+        return await run("incremental")
+
+    queue.register(SYNC_FULL, sync_full)
+    queue.register(SYNC_INCREMENTAL, sync_incremental)
+
+
+def _row(item: LibraryItem, library: Library) -> dict[str, Any]:
+    folded = fold(item.title)
+    ids = item.external_ids
+    return {
+        "rating_key": item.rating_key,
+        "library_key": library.key,
+        "library_title": library.title,
+        "type": item.type[:32],
+        "title": item.title,
+        "sort_title": sort_title(folded),
+        "search_text": folded,
+        "year": item.year,
+        "summary": short_summary(item.summary),
+        "thumb": item.thumb,
+        "parent_rating_key": item.parent_rating_key,
+        "grandparent_rating_key": None,
+        "added_at": item.added_at,
+        "updated_at": item.updated_at,
+        "tmdb_id": _agency_id(ids.tmdb),
+        "imdb_id": (ids.imdb or "")[:32] or None,
+        "tvdb_id": _agency_id(ids.tvdb),
+        "duration": item.duration,
+    }
+
+
+def _agency_id(value: int | None) -> int | None:
+    # An id no agency hands out (a mangled Guid) must not cost the whole batch its upsert.
+    return value if value is not None and 0 < value < 2**31 else None
+
+
+async def _update_run(session: AsyncSession, run_id: uuid.UUID, **values: Any) -> None:
+    """Change the run record, as long as this run still holds it."""
+    await session.execute(
+        update(PlexSyncRun)
+        .where(PlexSyncRun.id == SYNC_RUN_ID, PlexSyncRun.run_id == run_id)
+        .values(**values)
+    )
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+def _failure_message(exc: BaseException) -> str:
+    if isinstance(exc, MediaNestError):
+        return exc.message
+    if isinstance(exc, asyncio.CancelledError):
+        return "The library sync was interrupted (MediaNest stopped); the next sync redoes it."
+    return f"The library sync stopped on an unexpected error ({type(exc).__name__}); see the log."
