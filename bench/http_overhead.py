@@ -39,6 +39,8 @@ SERVERS = {"bare": "apps:bare_app", "medianest": "apps:medianest_app"}
 WARMUP_SECONDS = 2
 START_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
+HTTP_TIMEOUT = 5.0
+WRK_GRACE = 30  # seconds wrk may overrun its -d before it is killed
 TARGET_OVERHEAD = 15.0  # percent of bare /health throughput MediaNest may cost
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
 
@@ -61,7 +63,7 @@ def free_port() -> int:
 
 
 def get_status(port: int, path: str) -> int:
-    conn = http.client.HTTPConnection(HOST, port, timeout=5)
+    conn = http.client.HTTPConnection(HOST, port, timeout=HTTP_TIMEOUT)
     try:
         conn.request("GET", path)
         response = conn.getresponse()
@@ -98,7 +100,8 @@ def running(name: str, args: argparse.Namespace, workdir: Path) -> Iterator[int]
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             if proc.poll() is not None:
-                raise BenchError(f"{name} exited with {proc.returncode}:\n{tail(log_path)}")
+                log_tail = log_path.read_text(errors="replace").splitlines()[-20:]
+                raise BenchError(f"{name} exited with {proc.returncode}:\n" + "\n".join(log_tail))
             try:
                 if get_status(port, "/health") == 200:
                     break
@@ -118,14 +121,6 @@ def running(name: str, args: argparse.Namespace, workdir: Path) -> Iterator[int]
                 proc.wait()
 
 
-def tail(path: Path, lines: int = 20) -> str:
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-
-
-def to_ms(value: str, unit: str) -> float:
-    return float(value) * _UNITS[unit]
-
-
 def parse_wrk(output: str) -> Result:
     """Requests/s and the 50th/99th percentiles of wrk's `--latency` distribution."""
     if "Non-2xx or 3xx responses" in output:
@@ -134,22 +129,20 @@ def parse_wrk(output: str) -> Result:
     if errors:
         raise BenchError(f"wrk saw socket errors ({errors.group(1)}):\n{output}")
     rps = re.search(r"^Requests/sec:\s+([\d.]+)", output, re.M)
-    p50 = re.search(r"^\s+50%\s+([\d.]+)(us|ms|s|m|h)\s*$", output, re.M)
-    p99 = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s|m|h)\s*$", output, re.M)
+    # "    99%   12.34ms": wrk picks the unit (us, ms, s, m, h) per value.
+    p50, p99 = (re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s|m|h)\s*$", output, re.M) for p in (50, 99))
     if not (rps and p50 and p99):
         raise BenchError(f"cannot read wrk's output:\n{output}")
-    return Result(float(rps.group(1)), to_ms(*p50.groups()), to_ms(*p99.groups()))
+    p50_ms, p99_ms = (float(m.group(1)) * _UNITS[m.group(2)] for m in (p50, p99))
+    return Result(float(rps.group(1)), p50_ms, p99_ms)
 
 
 def wrk(port: int, path: str, seconds: int, args: argparse.Namespace) -> Result:
     url = f"http://{HOST}:{port}{path}"
     command = [args.wrk, f"-t{args.threads}", f"-c{args.connections}", f"-d{seconds}s"]
+    timeout = seconds + WRK_GRACE
     done = subprocess.run(
-        [*command, "--latency", url],
-        capture_output=True,
-        text=True,
-        timeout=seconds + 30,
-        check=False,
+        [*command, "--latency", url], capture_output=True, text=True, timeout=timeout, check=False
     )
     if done.returncode != 0:
         raise BenchError(f"wrk failed ({done.returncode}) on {url}:\n{done.stderr}")
@@ -198,16 +191,37 @@ def report(rounds: dict[str, list[dict[str, Result]]]) -> None:
     )
 
 
+def cpu_idle(seconds: float = 1.0) -> float | None:
+    """Percent of CPU time idle over `seconds` (Linux), to warn when other work shares the cores."""
+
+    def sample() -> tuple[int, int]:  # (idle + iowait, total) jiffies from the "cpu" line
+        fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        return fields[3] + fields[4], sum(fields)
+
+    try:
+        idle0, total0 = sample()
+        time.sleep(seconds)
+        idle1, total1 = sample()
+    except (OSError, ValueError, IndexError):
+        return None
+    return 100.0 * (idle1 - idle0) / max(1, total1 - total0)
+
+
 def run(args: argparse.Namespace) -> None:
-    # Every step has a timeout, so a run can never take longer than `ceiling`.
-    load_per_start = len(ENDPOINTS) * (WARMUP_SECONDS + args.duration)
-    ceiling = args.rounds * len(SERVERS) * (START_TIMEOUT + STOP_TIMEOUT + load_per_start + 60)
+    starts = args.rounds * len(SERVERS)
+    load = len(ENDPOINTS) * (WARMUP_SECONDS + args.duration)
+    # Every step has a timeout, so a run never takes longer than `ceiling` (plus the migration).
+    per_wrk = 2 * WRK_GRACE + HTTP_TIMEOUT
+    ceiling = starts * (START_TIMEOUT + STOP_TIMEOUT + load + len(ENDPOINTS) * per_wrk)
     print(
         f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s, {args.rounds} round(s), "
-        f"uvicorn --loop {args.loop} --http {args.http}; about "
-        f"{args.rounds * len(SERVERS) * (load_per_start + 3):.0f} s (at most {ceiling:.0f} s)",
+        f"uvicorn --loop {args.loop} --http {args.http}; about {starts * (load + 3):.0f} s "
+        f"(at most {ceiling:.0f} s)",
         flush=True,
     )
+    idle = cpu_idle()
+    if idle is not None and idle < 80:
+        print(f"warning: the CPUs are only {idle:.0f}% idle; other work will skew the figures")
     with tempfile.TemporaryDirectory(prefix="medianest-bench-") as tmp:
         workdir = Path(tmp)
         data_dir = workdir / "data"
