@@ -12,10 +12,9 @@ import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Literal
+from typing import Any, Literal
 
 import structlog
-from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from medianest.core.context import reset_correlation_id, set_correlation_id
@@ -43,19 +42,30 @@ _HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 _QUIET_PATHS = frozenset({"/health", "/health/ready", "/metrics"})
 
 
+_CSP_HEADER = (b"content-security-policy", DEFAULT_CSP.encode())
+
+
 class EdgeMiddleware:
     def __init__(self, app: ASGIApp, *, metrics: Metrics, max_body_bytes: int) -> None:
         self.app = app
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
+        # Prometheus label lookups take a lock each time; the few (method, route, status)
+        # combinations a server sees are resolved once and kept.
+        self._counters: dict[tuple[str, str, int], Any] = {}
+        self._timers: dict[tuple[str, str], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        headers = Headers(scope=scope)
-        incoming = headers.get("x-correlation-id")
+        incoming = declared = None
+        for name, value in scope["headers"]:
+            if name == b"x-correlation-id":
+                incoming = value.decode("latin-1")
+            elif name == b"content-length":
+                declared = value
         cid = incoming if incoming and _VALID_ID.match(incoming) else str(uuid.uuid4())
         token = set_correlation_id(cid)
         status = 500
@@ -67,19 +77,18 @@ class EdgeMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                raw = list(message.get("headers", []))
+                raw = list(message.get("headers", ()))
                 present = {name.lower() for name, _ in raw}
                 raw.append((b"x-correlation-id", cid.encode()))
                 raw.extend(h for h in _SECURITY_HEADERS if h[0] not in present)
                 if b"content-security-policy" not in present:
-                    raw.append((b"content-security-policy", DEFAULT_CSP.encode()))
+                    raw.append(_CSP_HEADER)
                 if https:
                     raw.append(_HSTS)
                 message["headers"] = raw
             await send(message)
 
         try:
-            declared = headers.get("content-length")
             if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
                 await error_response(TooLarge(self._too_large()))(scope, receive, send_wrapper)
             else:
@@ -118,8 +127,18 @@ class EdgeMiddleware:
         template = getattr(route, "path_format", None) or getattr(route, "path", None)
         label = template or ("unmatched" if status == 404 else "other")
         method = scope["method"]
-        self.metrics.http_requests.labels(method=method, route=label, status=str(status)).inc()
-        self.metrics.http_latency.labels(method=method, route=label).observe(seconds)
+        counter = self._counters.get((method, label, status))
+        if counter is None:
+            counter = self._counters[method, label, status] = self.metrics.http_requests.labels(
+                method=method, route=label, status=str(status)
+            )
+        timer = self._timers.get((method, label))
+        if timer is None:
+            timer = self._timers[method, label] = self.metrics.http_latency.labels(
+                method=method, route=label
+            )
+        counter.inc()
+        timer.observe(seconds)
         if scope["path"] not in _QUIET_PATHS:
             log.info(
                 "http.request",
