@@ -73,6 +73,8 @@ def configure_logging(level: str, fmt: str) -> None:
     shared = _shared_processors()
     structlog.configure(
         processors=[
+            # Drop a line below the configured level before any work is spent on it.
+            structlog.stdlib.filter_by_level,
             *shared,
             structlog.processors.StackInfoRenderer(),
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
