@@ -37,6 +37,7 @@ from medianest.core.health import router as health_router
 from medianest.core.logging import configure_logging
 from medianest.core.middleware import ApiRateLimitMiddleware, EdgeMiddleware
 from medianest.core.platform import Platform
+from medianest.core.routing import attach
 from medianest.core.secrets import with_secrets
 from medianest.core.security import EncryptionService, TokenHasher
 from medianest.plex.router import router as plex_router
@@ -157,11 +158,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.platform = platform
     install_error_handlers(app, pages=install_web(app, settings))
-    app.include_router(health_router)
-    app.include_router(docs_router)
-    app.include_router(auth_router)
-    app.include_router(admin_router)
-    app.include_router(plex_router)
+    for router in (health_router, docs_router, auth_router, admin_router, plex_router):
+        attach(app, router)
 
     def scope_ip(scope: Scope) -> str:
         return request_client_ip(scope, settings)

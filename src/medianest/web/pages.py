@@ -17,6 +17,7 @@ from medianest.auth.deps import AuthServiceDep
 from medianest.config import Settings
 from medianest.core.deps import DbSession
 from medianest.core.errors import PageRenderer
+from medianest.core.routing import attach
 from medianest.web.assets import STATIC_DIR, STATIC_PREFIX, VersionedStaticFiles
 from medianest.web.features import home_cards
 from medianest.web.humanize import AUDIT_ACTIONS
@@ -141,6 +142,6 @@ def install_web(app: FastAPI, settings: Settings) -> PageRenderer:
     shell = WebShell(settings)
     app.state.web = shell
     app.mount(STATIC_PREFIX, VersionedStaticFiles(directory=STATIC_DIR), name="static")
-    app.include_router(router)
+    attach(app, router)
     app.add_exception_handler(PageRedirect, page_redirect)
     return shell.render_error
