@@ -33,6 +33,7 @@ from medianest.core.audit import AuditService
 from medianest.core.clientip import request_client_ip
 from medianest.core.docs import router as docs_router
 from medianest.core.errors import install_error_handlers
+from medianest.core.health import liveness_route
 from medianest.core.health import router as health_router
 from medianest.core.logging import configure_logging
 from medianest.core.middleware import ApiRateLimitMiddleware, EdgeMiddleware
@@ -158,6 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.platform = platform
     install_error_handlers(app, pages=install_web(app, settings))
+    app.router.routes.insert(0, liveness_route())
     for router in (health_router, docs_router, auth_router, admin_router, plex_router):
         attach(app, router)
 

@@ -125,6 +125,8 @@ class EdgeMiddleware:
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
         route = scope.get("route")
         template = getattr(route, "path_format", None) or getattr(route, "path", None)
+        if template is None and scope["path"] in _QUIET_PATHS and status != 404:
+            template = scope["path"]  # plain Starlette routes (/health) carry no FastAPI route
         label = template or ("unmatched" if status == 404 else "other")
         method = scope["method"]
         counter = self._counters.get((method, label, status))

@@ -124,3 +124,13 @@ def test_two_apps_in_one_process_share_no_metrics(
     second = create_app(make_settings())
     assert first.state.platform.metrics.registry is not second.state.platform.metrics.registry
     assert first.state.platform.cache is not second.state.platform.cache
+
+
+async def test_probes_are_counted_under_their_own_route(
+    make_settings: SettingsFactory, database_url: str
+) -> None:
+    async with running(create_app(make_settings(database_url=database_url))) as http:
+        for _ in range(2):
+            await http.get("/health")
+        text = (await http.get("/metrics")).text
+    assert 'medianest_http_requests_total{method="GET",route="/health",status="200"} 2.0' in text
