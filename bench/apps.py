@@ -2,7 +2,9 @@
 
 Both answer `GET /health` and `GET /api/v1/bench/cached` (one `CacheService.get_or_set` round trip
 on an in-process cache), so the difference between them is MediaNest's own stack: its middleware,
-error handlers, dependencies and response models.
+error handlers, dependencies and response models. The bare app also answers `GET /health-plain`
+from a plain Starlette route placed first, the way MediaNest serves its own `/health`, for a
+like-for-like measure of what MediaNest's middleware costs.
 
 `medianest_app` reads its (already migrated) data directory from `MEDIANEST_DATA_DIR`.
 """
@@ -13,6 +15,9 @@ import os
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
 
 from medianest.app import create_app
 from medianest.config import Settings, load_settings
@@ -20,6 +25,7 @@ from medianest.core.cache import CacheService, create_cache
 from medianest.core.metrics import Metrics
 
 CACHED_PATH = "/api/v1/bench/cached"
+PLAIN_HEALTH_PATH = "/health-plain"
 CACHE_KEY = "bench:key"
 CACHE_TTL = 300.0
 # High enough never to refuse during a run, so the limiter is paid for but never answers 429.
@@ -67,6 +73,10 @@ def bare_app() -> FastAPI:
     async def health() -> dict[str, bool]:
         return {"ok": True}
 
+    async def plain_health(_: Request) -> JSONResponse:
+        return JSONResponse({"ok": True})
+
+    app.router.routes.insert(0, Route(PLAIN_HEALTH_PATH, plain_health, methods=["GET", "HEAD"]))
     add_cached_route(app, cache)
     return app
 
