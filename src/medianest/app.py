@@ -25,6 +25,7 @@ from medianest.auth.passwords import PasswordHasher
 from medianest.auth.plex_access import build_plex_server_access, settings_connection
 from medianest.auth.plex_oauth import build_plex_tv_client
 from medianest.auth.router import router as auth_router
+from medianest.auth.router import session_route
 from medianest.auth.service import AuthService
 from medianest.auth.sessions import SessionService
 from medianest.auth.tokens import JwtService
@@ -38,7 +39,7 @@ from medianest.core.health import router as health_router
 from medianest.core.logging import configure_logging
 from medianest.core.middleware import ApiRateLimitMiddleware, EdgeMiddleware
 from medianest.core.platform import Platform
-from medianest.core.routing import attach
+from medianest.core.routing import attach, serve_first
 from medianest.core.secrets import with_secrets
 from medianest.core.security import EncryptionService, TokenHasher
 from medianest.plex.router import router as plex_router
@@ -159,7 +160,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.platform = platform
     install_error_handlers(app, pages=install_web(app, settings))
-    app.router.routes.insert(0, liveness_route())
+    serve_first(app, liveness_route(), session_route())
     for router in (health_router, docs_router, auth_router, admin_router, plex_router):
         attach(app, router)
 

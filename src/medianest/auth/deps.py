@@ -65,12 +65,22 @@ def bearer_or_cookie(request: Request) -> tuple[str | None, bool]:
     return request.cookies.get(ACCESS_COOKIE), True
 
 
+_PRINCIPAL = "medianest.principal"
+"""Request state key: the principal once resolved, so a route that declares two of the
+dependencies below still authenticates once."""
+
+
 async def optional_principal(request: Request) -> Principal | None:
+    state = request.scope.setdefault("state", {})
+    if _PRINCIPAL in state:
+        resolved: Principal | None = state[_PRINCIPAL]
+        return resolved
     token, from_cookie = bearer_or_cookie(request)
     if not token:
+        state[_PRINCIPAL] = None
         return None
     # The rate limiter already checked this token's signature on the way in; reuse its work.
-    checked = request.scope.get("state", {}).get(VERIFIED_CLAIMS)
+    checked = state.get(VERIFIED_CLAIMS)
     verified = checked[1] if checked and checked[0] == token else None
     principal = await get_auth_service(request).sessions.authenticate(token, verified=verified)
     if from_cookie and request.method not in SAFE_METHODS:
@@ -78,24 +88,30 @@ async def optional_principal(request: Request) -> Principal | None:
         expected = request.cookies.get(CSRF_COOKIE, "")
         if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
             raise CsrfFailed
+    state[_PRINCIPAL] = principal
     return principal
 
 
-async def pending_user(
-    principal: Annotated[Principal | None, Depends(optional_principal)],
-) -> Principal:
+# Each of these takes the request itself rather than depending on the one before: FastAPI pays
+# for every level of nested dependencies on every request, and these sit on every route.
+
+
+async def pending_user(request: Request) -> Principal:
+    principal = await optional_principal(request)
     if principal is None:
         raise Unauthorized
     return principal
 
 
-async def require_user(principal: Annotated[Principal, Depends(pending_user)]) -> Principal:
+async def require_user(request: Request) -> Principal:
+    principal = await pending_user(request)
     if principal.requires_password_change:
         raise PasswordChangeRequired
     return principal
 
 
-async def require_admin(principal: Annotated[Principal, Depends(require_user)]) -> Principal:
+async def require_admin(request: Request) -> Principal:
+    principal = await require_user(request)
     if not principal.is_admin:
         raise Forbidden("Only an administrator can do that.")
     return principal

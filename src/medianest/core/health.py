@@ -13,13 +13,13 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from redis.asyncio import Redis
-from starlette.routing import Route
 
 from medianest import __version__
 from medianest.core.deps import PlatformDep
 from medianest.core.errors import Unauthorized
 from medianest.core.metrics import CONTENT_TYPE
 from medianest.core.platform import Platform
+from medianest.core.routing import PlainRoute
 from medianest.core.schemas import ApiModel
 
 log = structlog.get_logger(__name__)
@@ -49,10 +49,10 @@ async def health(request: Request) -> JSONResponse:
     )
 
 
-def liveness_route() -> Route:
+def liveness_route() -> PlainRoute:
     """Probes call /health every few seconds: it skips FastAPI's dependency and validation
     machinery, and goes first in the route list so matching stops at once."""
-    return Route("/health", health, methods=["GET", "HEAD"], name="health")
+    return PlainRoute("/health", health, methods=["GET", "HEAD"], name="health")
 
 
 async def _redis_ping(url: str) -> None:

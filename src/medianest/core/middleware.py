@@ -8,6 +8,7 @@ last-resort error boundary that turns an unhandled exception into a bare 500 env
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 import uuid
@@ -22,6 +23,8 @@ from medianest.core.errors import RateLimited, TooLarge, error_response, interna
 from medianest.core.metrics import Metrics
 
 log = structlog.get_logger(__name__)
+# Asked before building a per-request line: the level check is cached by the standard library.
+_stdlib_log = logging.getLogger(__name__)
 
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:\-]{1,128}$")
 
@@ -125,8 +128,6 @@ class EdgeMiddleware:
     def _record(self, scope: Scope, status: int, seconds: float) -> None:
         route = scope.get("route")
         template = getattr(route, "path_format", None) or getattr(route, "path", None)
-        if template is None and scope["path"] in _QUIET_PATHS and status != 404:
-            template = scope["path"]  # plain Starlette routes (/health) carry no FastAPI route
         label = template or ("unmatched" if status == 404 else "other")
         method = scope["method"]
         counter = self._counters.get((method, label, status))
@@ -141,7 +142,7 @@ class EdgeMiddleware:
             )
         counter.inc()
         timer.observe(seconds)
-        if scope["path"] not in _QUIET_PATHS:
+        if scope["path"] not in _QUIET_PATHS and _stdlib_log.isEnabledFor(logging.INFO):
             log.info(
                 "http.request",
                 method=method,

@@ -121,3 +121,33 @@ class TestAuditLog:
         assert entry["ip"] == "203.0.113.9"
         actions = [e["action"] for e in log["data"]]
         assert "auth.password_changed" in actions and "auth.login" in actions
+
+
+class TestSessionCheck:
+    """`GET /api/v1/auth/session` is served by a plain route with a memoised body."""
+
+    async def test_it_shows_a_promotion_at_once(
+        self, admin: Any, medianest: Started, database_url: str
+    ) -> None:
+        user = await make_user(database_url, username="xena")
+        async with medianest.client() as http:
+            await sign_in(http, "xena", PASSWORD)
+            before = (await http.get("/api/v1/auth/session")).json()["data"]["user"]
+            await admin.patch(
+                f"/api/v1/admin/users/{user.id}", json={"role": "admin"}, headers=csrf(admin)
+            )
+            after = (await http.get("/api/v1/auth/session")).json()["data"]["user"]
+        assert (before["role"], after["role"]) == ("user", "admin")
+        assert after["username"] == "xena" and after["id"] == str(user.id)
+
+    async def test_it_is_documented_and_counted(self, admin: Any, medianest: Started) -> None:
+        await admin.get("/api/v1/auth/session")
+        async with medianest.client() as http:
+            anonymous = await http.get("/api/v1/auth/session")
+            spec = (await http.get("/api/openapi.json")).json()
+            metrics = (await http.get("/metrics")).text
+        assert anonymous.status_code == 401
+        assert anonymous.json()["error"]["code"] == "UNAUTHORIZED"
+        assert "get" in spec["paths"]["/api/v1/auth/session"]
+        assert 'route="/api/v1/auth/session",status="200"' in metrics
+        assert 'route="/api/v1/auth/session",status="401"' in metrics
