@@ -104,6 +104,8 @@ def make_settings(tmp_path: Path) -> SettingsFactory:
             "encryption_key": SecretStr("q" * 43 + "="),
             "log_format": "console",
             "env": "development",
+            # No library sync behind a test's back; the tests of the schedule turn it on.
+            "plex_sync_interval_minutes": 0,
         }
         values.update(overrides)
         return load_settings(**values)

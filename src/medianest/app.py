@@ -22,7 +22,7 @@ from medianest.auth.account import AccountService
 from medianest.auth.deps import VERIFIED_CLAIMS
 from medianest.auth.mailer import Mailer
 from medianest.auth.passwords import PasswordHasher
-from medianest.auth.plex_access import build_plex_server_access, settings_connection
+from medianest.auth.plex_access import build_plex_server_access
 from medianest.auth.plex_oauth import build_plex_tv_client
 from medianest.auth.router import router as auth_router
 from medianest.auth.router import session_route
@@ -30,6 +30,10 @@ from medianest.auth.service import AuthService
 from medianest.auth.sessions import SessionService
 from medianest.auth.tokens import JwtService
 from medianest.config import Settings, load_settings
+from medianest.connections.probe import PlexProbe
+from medianest.connections.router import router as connections_router
+from medianest.connections.service import ConnectionService
+from medianest.connections.store import ConnectionStore
 from medianest.core.audit import AuditService
 from medianest.core.clientip import request_client_ip
 from medianest.core.docs import router as docs_router
@@ -42,8 +46,11 @@ from medianest.core.platform import Platform
 from medianest.core.routing import attach, serve_first
 from medianest.core.secrets import with_secrets
 from medianest.core.security import EncryptionService, TokenHasher
+from medianest.plex.admin_router import router as plex_admin_router
+from medianest.plex.client import PlexServerClient
 from medianest.plex.router import router as plex_router
 from medianest.plex.service import PlexService
+from medianest.plex.sync import LibrarySync
 from medianest.web import install_web
 
 log = structlog.get_logger(__name__)
@@ -59,9 +66,18 @@ class Services:
     account: AccountService
     admin: AdminService
     plex: PlexService
+    connections: ConnectionService
+    library_sync: LibrarySync
+
+    async def start(self) -> None:
+        """Background parts of the services; after the platform started."""
+        await self.connections.start()
+        self.library_sync.start_scheduler()
 
     async def aclose(self) -> None:
-        # PlexService first: it uses the plex.tv client that AuthService closes.
+        await self.library_sync.stop()
+        # PlexService and connections first: they use the plex.tv client that AuthService closes.
+        await self.connections.aclose()
         await self.plex.aclose()
         await self.auth.aclose()
 
@@ -91,6 +107,11 @@ def build_services(settings: Settings) -> Services:
     sessions = SessionService(platform.db, platform.cache, jwt, hasher)
     client_identifier = plex_client_identifier(secret)
     plex_tv = build_plex_tv_client(settings, platform.breakers, platform.metrics, client_identifier)
+    # The Plex server the admin page connected (or the settings seeded): for sign-in and browsing.
+    store = ConnectionStore(platform.db, encryption, settings)
+    plex_access = build_plex_server_access(
+        settings, plex_tv, platform.breakers, platform.metrics, connection=store.plex
+    )
     auth = AuthService(
         db=platform.db,
         cache=platform.cache,
@@ -101,9 +122,7 @@ def build_services(settings: Settings) -> Services:
         hasher=hasher,
         encryption=encryption,
         plex_tv=plex_tv,
-        plex_access=build_plex_server_access(
-            settings, plex_tv, platform.breakers, platform.metrics
-        ),
+        plex_access=plex_access,
     )
     account = AccountService(
         public_url=settings.public_url,
@@ -122,12 +141,39 @@ def build_services(settings: Settings) -> Services:
         db=platform.db,
         encryption=encryption,
         plex_tv=plex_tv,
-        connection=settings_connection(settings),
+        connection=store.plex,
         breakers=platform.breakers,
         metrics=platform.metrics,
         client_identifier=client_identifier,
     )
-    return Services(platform, jwt, auth, account, admin, plex)
+    connections = ConnectionService(
+        db=platform.db,
+        store=store,
+        probe=PlexProbe(settings, plex_tv),
+        encryption=encryption,
+        audit=audit,
+        bus=platform.bus,
+        plex_tv=plex_tv,
+        auth=auth,
+        plex=plex,
+        plex_access=plex_access,
+    )
+
+    async def plex_for_sync() -> tuple[PlexServerClient, str]:
+        # Asked at each sync, so a server connected or changed since start-up is the one synced.
+        server = await plex.callers.server()
+        return server.client, server.owner_token
+
+    library_sync = LibrarySync(
+        db=platform.db,
+        queue=platform.queue,
+        index=plex.index,
+        connect=plex_for_sync,
+        audit=audit,
+        interval_minutes=settings.plex_sync_interval_minutes,
+    )
+    connections.add_on_connected(library_sync.on_connected)
+    return Services(platform, jwt, auth, account, admin, plex, connections, library_sync)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -143,6 +189,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await services.auth.ensure_first_admin()
         except Exception as exc:
             log.error("auth.first_admin_failed", error=type(exc).__name__)
+        await services.start()
         try:
             yield {"platform": platform, "services": services}
         finally:
@@ -161,7 +208,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.platform = platform
     install_error_handlers(app, pages=install_web(app, settings))
     serve_first(app, liveness_route(), session_route())
-    for router in (health_router, docs_router, auth_router, admin_router, plex_router):
+    for router in (
+        health_router,
+        docs_router,
+        auth_router,
+        admin_router,
+        connections_router,
+        plex_router,
+        plex_admin_router,
+    ):
         attach(app, router)
 
     def scope_ip(scope: Scope) -> str:

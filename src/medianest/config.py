@@ -92,6 +92,8 @@ class Settings(BaseSettings):
     plex_app_url: str = "https://app.plex.tv"
     plex_url: str | None = None
     plex_token: SecretStr | None = None
+    # Minutes between incremental syncs of the library index; 0 turns scheduled syncs off.
+    plex_sync_interval_minutes: int = Field(default=15, ge=0, le=10_080)
     youtube_dir: Path | None = None
 
     @field_validator("cors_origins", mode="before")

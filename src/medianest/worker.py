@@ -25,6 +25,8 @@ async def run_worker(settings: Settings) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await platform.start(consume_jobs=True)
+    # Jobs use the Plex connection too: hear when an administrator changes it.
+    await services.start()
     log.info("worker.ready")
     try:
         await stop.wait()

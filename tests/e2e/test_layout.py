@@ -33,7 +33,7 @@ SIGNED_IN_PAGES = {
     "help": ("/help", "Help"),
     "account": ("/account", "Your account"),
     "audit-log": ("/admin/audit-log", "Audit log"),
-    "not-found": ("/library/42", "We could not find that page"),
+    "not-found": ("/nothing/here", "We could not find that page"),
 }
 
 

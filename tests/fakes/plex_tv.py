@@ -131,7 +131,7 @@ class FakePlexTv:
                 Route("/api/v2/pins", self._create_pin, methods=["POST"]),
                 Route("/api/v2/pins/{pin_id:int}", self._get_pin, methods=["GET"]),
                 Route("/api/v2/user", self._user, methods=["GET"]),
-                Route("/api/v2/resources", self._resources, methods=["GET"]),
+                Route("/api/v2/resources", self._list_resources, methods=["GET"]),
                 Route("/api/users", self._shared_users, methods=["GET"]),
                 Route("/auth", self._auth_page, methods=["GET"]),
                 Route("/auth/", self._auth_page, methods=["GET"]),
@@ -311,7 +311,7 @@ class FakePlexTv:
         )
         return JSONResponse(body)
 
-    async def _resources(self, request: Request) -> Response:
+    async def _list_resources(self, request: Request) -> Response:
         refused = await self._enter(request)
         if refused is not None:
             return refused

@@ -13,6 +13,9 @@ ACCESS_COOKIE = "token"
 REMEMBER_COOKIE = "remember_token"
 CSRF_COOKIE = "csrf_token"
 PIN_COOKIE = "plex_pin"
+# Sent to the routes that finish a Plex PIN: signing in (`/auth/plex`) and an administrator
+# linking their Plex account (`/admin/plex/link`).
+PIN_COOKIE_PATH = "/api/v1"
 CSRF_HEADER = "x-csrf-token"
 
 

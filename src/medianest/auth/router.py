@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response, status
 
 from medianest.auth.cookies import (
     PIN_COOKIE,
+    PIN_COOKIE_PATH,
     REMEMBER_COOKIE,
     clear_session_cookies,
     is_https,
@@ -106,7 +107,7 @@ async def create_plex_pin(
         httponly=True,
         secure=is_https(request),
         samesite="lax",
-        path="/api/v1/auth/plex",
+        path=PIN_COOKIE_PATH,
     )
     pin = started.pin
     return Envelope(
@@ -144,7 +145,7 @@ async def verify_plex_pin(
         remember=body.remember_me,
         client=client,
     )
-    response.delete_cookie(PIN_COOKIE, path="/api/v1/auth/plex")
+    response.delete_cookie(PIN_COOKIE, path=PIN_COOKIE_PATH)
     return _signed_in(result, request, response)
 
 

@@ -168,6 +168,25 @@ class AuthService:
         client: Client,
     ) -> SignedIn:
         """Sign in with an approved PIN started by this same browser (the PIN cookie proves it)."""
+        token = await self.approved_plex_token(pin_id, browser_secret)
+        account = await self._plex_tv.get_account(token)
+        decision = await self._plex_access.check(account)
+        if not decision.allowed:
+            await self._failed(session, client, username=account.username, reason=decision.value)
+            if decision is AccessDecision.NO_SERVER:
+                raise PlexNotConnected
+            raise PlexAccessDenied
+        user = await self._upsert_plex_user(session, account, token, decision)
+        if user.status != UserStatus.ACTIVE:
+            await self._failed(session, client, username=user.username, reason="suspended")
+            raise AccountSuspended
+        await self.end_plex_pin(pin_id)
+        return await self._sign_in(session, user, remember=remember, client=client, method="plex")
+
+    async def approved_plex_token(self, pin_id: int, browser_secret: str | None) -> str:
+        """The Plex token of an approved PIN started by this same browser (the PIN cookie
+        proves it). Raises `NotFound` for another browser's or an expired PIN, and
+        `PinNotAuthorized` until the user approved it."""
         expected = await self._cache.get(f"auth:pin:{pin_id}")
         if (
             expected is None
@@ -180,19 +199,11 @@ class AuthService:
         pin = await self._plex_tv.get_pin(pin_id)
         if not pin.auth_token:
             raise PinNotAuthorized
-        account = await self._plex_tv.get_account(pin.auth_token)
-        decision = await self._plex_access.check(account)
-        if not decision.allowed:
-            await self._failed(session, client, username=account.username, reason=decision.value)
-            if decision is AccessDecision.NO_SERVER:
-                raise PlexNotConnected
-            raise PlexAccessDenied
-        user = await self._upsert_plex_user(session, account, pin.auth_token, decision)
-        if user.status != UserStatus.ACTIVE:
-            await self._failed(session, client, username=user.username, reason="suspended")
-            raise AccountSuspended
+        return pin.auth_token
+
+    async def end_plex_pin(self, pin_id: int) -> None:
+        """The PIN has served its purpose: it cannot be used again."""
         await self._cache.delete(f"auth:pin:{pin_id}")
-        return await self._sign_in(session, user, remember=remember, client=client, method="plex")
 
     async def logout(
         self, session: AsyncSession, principal: Principal, *, everywhere: bool, client: Client

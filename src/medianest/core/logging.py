@@ -104,6 +104,9 @@ def configure_logging(level: str, fmt: str) -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers = []
         logging.getLogger(name).propagate = True
+    # httpx logs every request at INFO, a line per Plex page during a sync; upstream calls are
+    # counted in the metrics and their failures logged by MediaNest with context.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]

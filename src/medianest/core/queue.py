@@ -92,7 +92,12 @@ class JobQueue:
         self.broker = _broker(settings)
 
         async def run_job(job_id: str) -> None:
-            await self._run(job_id)
+            try:
+                await self._run(job_id)
+            except asyncio.CancelledError:
+                # Only `stop()` cancels a job: it stays `running` in the table and is sent again
+                # on the next start. Ending quietly keeps taskiq from logging it as an error.
+                log.info("job.interrupted", job_id=job_id)
 
         self._task = self.broker.register_task(run_job, task_name=RUN_JOB_TASK)
         self._receiver: asyncio.Task[None] | None = None

@@ -262,8 +262,10 @@ class PlexServerClient:
         finally:
             if not pending.done():
                 pending.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await pending
+            # Awaited even when done: a page that failed after the walk was abandoned (the
+            # client closed at shutdown) is then not reported as an exception never retrieved.
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await pending
 
     # Items
 

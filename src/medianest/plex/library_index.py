@@ -31,7 +31,18 @@ from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
 import structlog
-from sqlalchemy import CursorResult, Table, delete, func, or_, select, text, update
+from sqlalchemy import (
+    CursorResult,
+    Table,
+    delete,
+    false,
+    func,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
@@ -148,9 +159,13 @@ class _Run:
 
 
 class LibraryIndex:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, sole_runner: bool = False) -> None:
+        """`sole_runner`: this process is the only one that runs sync jobs (the embedded queue),
+        so a run recorded as `running` while none runs here was cut off by a stop."""
         self._db = db
         self._upserts: dict[str, Insert] = {}
+        self._sole_runner = sole_runner
+        self._active = 0
 
     # Syncs
 
@@ -192,10 +207,13 @@ class LibraryIndex:
     async def record_failure(self, kind: SyncKind, message: str) -> None:
         """Show a sync that could not even start (Plex not connected) as failed, unless
         another sync is running."""
+        self._active += 1
         try:
             run_id = await self._claim(kind)
         except SyncAlreadyRunning:
             return
+        finally:
+            self._active -= 1
         await self._fail(run_id, message)
 
     # Reads
@@ -267,10 +285,46 @@ class LibraryIndex:
         items = [IndexedItem.model_validate(row) for row in rows]
         return Page(items=items, offset=offset, total_size=total or 0)
 
+    async def recently_added(
+        self, session: AsyncSession, *, limit: int = 20, library_keys: Collection[str] | None = None
+    ) -> list[IndexedItem]:
+        """The newest additions to the libraries in `library_keys` (None: all), newest first."""
+        if not 1 <= limit <= MAX_SEARCH_RESULTS:
+            raise ValueError(f"a list holds 1..{MAX_SEARCH_RESULTS} items")
+        statement = select(PlexItem)
+        if library_keys is not None:
+            statement = statement.where(PlexItem.library_key.in_(sorted(library_keys)))
+        rows = await session.scalars(
+            statement.order_by(PlexItem.added_at.desc().nulls_last(), PlexItem.id.desc()).limit(
+                limit
+            )
+        )
+        return [IndexedItem.model_validate(row) for row in rows]
+
+    async def libraries(self, session: AsyncSession) -> list[LibrarySyncStatus]:
+        """The libraries indexed, by key."""
+        states = await session.scalars(select(PlexSyncState).order_by(PlexSyncState.library_key))
+        return [LibrarySyncStatus.model_validate(state) for state in states]
+
+    async def indexed_at(self, session: AsyncSession) -> datetime | None:
+        """When what the index holds was last brought up to date: the last sync that finished,
+        else (every sync so far failed part-way) the newest library finished. None while the
+        index holds nothing."""
+        run = await session.get(PlexSyncRun, SYNC_RUN_ID)
+        if run is not None and run.last_succeeded_at is not None:
+            return run.last_succeeded_at
+        newest = await session.execute(
+            select(
+                func.max(PlexSyncState.last_full_sync_at),
+                func.max(PlexSyncState.last_incremental_sync_at),
+            )
+        )
+        times = [t for t in newest.one() if t is not None]
+        return max(times) if times else None
+
     async def sync_status(self, session: AsyncSession) -> SyncStatus:
         run = await session.get(PlexSyncRun, SYNC_RUN_ID)
-        states = await session.scalars(select(PlexSyncState).order_by(PlexSyncState.library_key))
-        libraries = [LibrarySyncStatus.model_validate(state) for state in states]
+        libraries = await self.libraries(session)
         status = SyncStatus() if run is None else SyncStatus.model_validate(run)
         return status.model_copy(update={"libraries": libraries})
 
@@ -405,27 +459,38 @@ class LibraryIndex:
 
     @asynccontextmanager
     async def _running(self, kind: SyncKind, progress: Progress | None) -> AsyncIterator[_Run]:
-        run = _Run(kind, await self._claim(kind), progress)
-        log.info("plex.index_sync_started", kind=kind)
+        self._active += 1
         try:
-            yield run
-        except BaseException as exc:
-            message = _failure_message(exc)
-            if isinstance(exc, MediaNestError):
-                log.warning("plex.index_sync_failed", kind=kind, error=message)
-            else:
-                log.error("plex.index_sync_failed", kind=kind, exc_info=exc)
-            await self._fail(run.id, message)
-            raise
-        await self._succeed(run)
-        log.info(
-            "plex.index_sync_finished",
-            kind=kind,
-            libraries=run.libraries,
-            items=run.items_done,
-            removed=run.removed,
-            seconds=run.result().seconds,
-        )
+            run = _Run(kind, await self._claim(kind), progress)
+            log.info("plex.index_sync_started", kind=kind)
+            try:
+                yield run
+            except BaseException as exc:
+                message = _failure_message(exc)
+                if isinstance(exc, asyncio.CancelledError):
+                    # MediaNest is stopping, maybe in the middle of a write whose connection
+                    # still holds SQLite's lock: writing the record now would wait out the busy
+                    # timeout. The record stays `running`; the job is sent again on the next
+                    # start and takes it over (see `_claim`).
+                    log.info("plex.index_sync_interrupted", kind=kind, items=run.items_done)
+                    raise
+                if isinstance(exc, MediaNestError):
+                    log.warning("plex.index_sync_failed", kind=kind, error=message)
+                else:
+                    log.error("plex.index_sync_failed", kind=kind, exc_info=exc)
+                await self._fail(run.id, message)
+                raise
+            await self._succeed(run)
+            log.info(
+                "plex.index_sync_finished",
+                kind=kind,
+                libraries=run.libraries,
+                items=run.items_done,
+                removed=run.removed,
+                seconds=run.result().seconds,
+            )
+        finally:
+            self._active -= 1
 
     async def _claim(self, kind: SyncKind) -> uuid.UUID:
         """Take the run record for a new sync. Raises `SyncAlreadyRunning`."""
@@ -445,6 +510,9 @@ class LibraryIndex:
                         PlexSyncRun.state != "running",
                         PlexSyncRun.heartbeat_at.is_(None),
                         PlexSyncRun.heartbeat_at < now - STALE_AFTER,
+                        # This claim is the only sync here, and none runs anywhere else: the
+                        # recorded one was cut off by a stop.
+                        true() if self._sole_runner and self._active == 1 else false(),
                     ),
                 )
                 .values(

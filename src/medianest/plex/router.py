@@ -1,12 +1,14 @@
 """`/api/v1/plex`: the Plex library as the signed-in user may see it, and administrators' actions.
 
-Answers that can come from the cache say so in `X-Cache: HIT|MISS`.
+Answers that can come from the cache say so in `X-Cache: HIT|MISS`. While Plex cannot be
+reached, the library views answer from what MediaNest holds, with `meta.degraded: true` and
+`meta.asOf` (when that data was Plex's).
 """
 
 from __future__ import annotations
 
 import math
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 from pydantic import Field, StringConstraints
@@ -26,6 +28,7 @@ from medianest.plex.schemas import (
 )
 from medianest.plex.service import (
     MAX_QUERY_LENGTH,
+    Cached,
     CollectionDetails,
     CollectionOrder,
     ItemOrder,
@@ -75,6 +78,14 @@ def _meta(page: int, page_size: int, total: int) -> PageMeta:
     )
 
 
+def _held(found: Cached[Any], meta: PageMeta | None = None) -> dict[str, Any] | PageMeta | None:
+    """`meta`, saying too when the answer is what was held while Plex is unreachable."""
+    if not found.degraded:
+        return meta
+    page = meta.model_dump(by_alias=True) if meta is not None else {}
+    return {**page, "degraded": True, "asOf": found.as_of}
+
+
 def _library(library: Library) -> LibraryRead:
     # A library's folders stay out of the API: server paths are nobody's business.
     return LibraryRead(
@@ -93,8 +104,9 @@ async def server_info(
 async def list_libraries(
     principal: CurrentUser, plex: PlexServiceDep, response: Response
 ) -> Envelope[list[LibraryRead]]:
-    libraries = served(response, await plex.get_libraries(principal))
-    return Envelope(data=[_library(library) for library in libraries])
+    found = await plex.get_libraries(principal)
+    libraries = served(response, found)
+    return Envelope(data=[_library(library) for library in libraries], meta=_held(found))
 
 
 @router.get("/libraries/{key}/items", response_model=Envelope[list[LibraryItem]])
@@ -108,20 +120,19 @@ async def list_library_items(
     sort: ItemOrder = "title",
     type: ItemType | None = None,
 ) -> Envelope[list[LibraryItem]]:
-    found = served(
-        response,
-        await plex.get_library_items(
-            principal, key, page=page, page_size=page_size, sort=sort, type=type
-        ),
+    found = await plex.get_library_items(
+        principal, key, page=page, page_size=page_size, sort=sort, type=type
     )
-    return Envelope(data=found.items, meta=_meta(page, page_size, found.total_size))
+    items = served(response, found)
+    return Envelope(data=items.items, meta=_held(found, _meta(page, page_size, items.total_size)))
 
 
 @router.get("/items/{ratingKey}", response_model=Envelope[ItemDetail])
 async def get_item(
     rating_key: RatingKey, principal: CurrentUser, plex: PlexServiceDep, response: Response
 ) -> Envelope[ItemDetail]:
-    return Envelope(data=served(response, await plex.get_item(principal, rating_key)))
+    found = await plex.get_item(principal, rating_key)
+    return Envelope(data=served(response, found), meta=_held(found))
 
 
 @router.get("/search", response_model=Envelope[list[SearchHit]])
@@ -132,14 +143,16 @@ async def search(
     query: Annotated[str, Query(max_length=MAX_QUERY_LENGTH)] = "",
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
 ) -> Envelope[list[SearchHit]]:
-    return Envelope(data=served(response, await plex.search(principal, query, limit=limit)))
+    found = await plex.search(principal, query, limit=limit)
+    return Envelope(data=served(response, found), meta=_held(found))
 
 
 @router.get("/recently-added", response_model=Envelope[list[LibraryItem]])
 async def recently_added(
     principal: CurrentUser, plex: PlexServiceDep, response: Response, limit: Limit = 20
 ) -> Envelope[list[LibraryItem]]:
-    return Envelope(data=served(response, await plex.get_recently_added(principal, limit=limit)))
+    found = await plex.get_recently_added(principal, limit=limit)
+    return Envelope(data=served(response, found), meta=_held(found))
 
 
 @router.get("/libraries/{key}/collections", response_model=Envelope[list[Collection]])

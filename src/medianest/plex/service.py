@@ -12,9 +12,12 @@ token (the same for every administrator), under `plex:u:{user id}:...` when made
 own, so no answer reaches a user it was not made for. A cached answer needs no call to Plex or
 plex.tv. Each method says whether its answer came from the cache (`Cached.hit`).
 
-When Plex is down, methods raise `UpstreamUnavailable` / `UpstreamTimeout` naming Plex (503/504),
-and nothing is cached: a wrapper that answers from the local library index can catch exactly
-those.
+When Plex cannot be reached (`UpstreamUnavailable`, `UpstreamTimeout`, an open breaker), the
+library views (libraries, a library's items, an item, search, recently added) answer from what is
+held instead: the last answer Plex gave for that view, else the library index, restricted to the
+libraries the user was last seen to have (`degraded.py`). Such an answer says so (`Cached.degraded`)
+and when its data is from (`Cached.as_of`). With nothing held, and while no server is connected,
+the error stands (503/504, naming Plex).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import hashlib
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Generic, Literal, TypeVar
 
@@ -36,7 +40,7 @@ from medianest.auth.sessions import Principal
 from medianest.config import Settings
 from medianest.core.cache import CacheService
 from medianest.core.db import Database
-from medianest.core.errors import ValidationFailed
+from medianest.core.errors import UpstreamTimeout, UpstreamUnavailable, ValidationFailed
 from medianest.core.metrics import Metrics
 from medianest.core.resilience import Breakers
 from medianest.core.security import EncryptionService
@@ -44,8 +48,10 @@ from medianest.plex.callers import (
     CLEANUP_INTERVAL,
     IDLE_SECONDS,
     OWNER_SCOPE,
+    NotSharedWithYou,
     PlexCaller,
     PlexCallers,
+    PlexNotConnected,
     scope_of,
 )
 from medianest.plex.client import (
@@ -55,7 +61,9 @@ from medianest.plex.client import (
     LibraryNotFound,
     PlexAccessDenied,
 )
+from medianest.plex.degraded import HELD_PREFIX, Fallback, HeldAnswers
 from medianest.plex.images import MAX_SIDE, Image, ImageDiskCache, PlexImages, parse_image_path
+from medianest.plex.library_index import LibraryIndex
 from medianest.plex.schemas import (
     Collection,
     ItemDetail,
@@ -100,10 +108,17 @@ class CollectionDetails(Collection):
 
 @dataclass(frozen=True, slots=True)
 class Cached(Generic[T]):
-    """An answer, and whether it came from the cache (the API's `X-Cache: HIT`)."""
+    """An answer, and whether it came from the cache (the API's `X-Cache: HIT`).
+
+    `degraded`: Plex could not be reached and this is what MediaNest held instead (a page says
+    "Plex is unreachable; showing the library as of `as_of`"); `as_of` is when that data was
+    Plex's (None for a live answer).
+    """
 
     value: T
     hit: bool
+    degraded: bool = False
+    as_of: datetime | None = None
 
 
 _SERVER = TypeAdapter(ServerInfo)
@@ -138,6 +153,9 @@ class PlexService:
         YouTube folder as the Plex server sees it (by default the folder's own path: right when
         both run on one host or share the mount)."""
         self._cache = cache
+        # Without Redis, this process is the only one that runs jobs (several need Redis).
+        self.index = LibraryIndex(db, sole_runner=settings.redis_url is None)
+        self.held = HeldAnswers(cache, db, self.index)
         self.callers = PlexCallers(
             settings=settings,
             db=db,
@@ -168,7 +186,9 @@ class PlexService:
     async def forget_server(self) -> None:
         """Drop every cached answer and user token: for when the Plex connection changes."""
         self.callers.forget_all()
-        await self._invalidate("plex:server", "plex:owner:*", "plex:u:*", "plex:artwork:*")
+        await self._invalidate(
+            "plex:server", "plex:owner:*", "plex:u:*", "plex:artwork:*", f"{HELD_PREFIX}*"
+        )
 
     # Who calls with what
 
@@ -185,12 +205,19 @@ class PlexService:
         ttl: float,
         adapter: TypeAdapter[T],
         call: Callable[[PlexCaller], Awaitable[T]],
+        fallback: Fallback[T] | None = None,
     ) -> Cached[T]:
         """`call` made as `principal` would see it, cached under `plex:{scope}:{what}`: the
-        owner's view is shared by every administrator, a user's own view is theirs alone."""
+        owner's view is shared by every administrator, a user's own view is theirs alone.
+        With `fallback`, what is held answers while Plex cannot be reached."""
 
         async def fetch() -> T:
-            caller = await self.callers.for_user(principal)
+            try:
+                caller = await self.callers.for_user(principal)
+            except NotSharedWithYou:
+                if principal is not None:
+                    await self.held.forget_user(principal.id)
+                raise
             try:
                 return await call(caller)
             except PlexAccessDenied:
@@ -199,7 +226,22 @@ class PlexService:
                     await self.callers.forget_user(principal.id)
                 raise
 
-        return await self._cached(f"plex:{scope_of(principal)}:{what}", ttl, adapter, fetch)
+        key = f"plex:{scope_of(principal)}:{what}"
+        try:
+            return await self._cached(key, ttl, adapter, fetch, hold=fallback is not None)
+        except (UpstreamUnavailable, UpstreamTimeout) as exc:
+            if fallback is None or isinstance(exc, PlexNotConnected):
+                raise
+            held = await self.held.answer(principal, key, adapter, fallback)
+            if held is None:
+                raise
+            log.info(
+                "plex.degraded_answer",
+                view=what.partition(":")[0],
+                source="held" if held.from_cache else "index",
+                error=type(exc).__name__,
+            )
+            return Cached(held.value, held.from_cache, degraded=True, as_of=held.as_of)
 
     # Reading the library
 
@@ -212,12 +254,20 @@ class PlexService:
 
     async def get_libraries(self, principal: Principal | None) -> Cached[list[Library]]:
         """The libraries the user may see, each with its item count (`None`: every library)."""
+
+        async def call(c: PlexCaller) -> list[Library]:
+            libraries = await c.client.libraries(token=c.token, include_counts=True)
+            if principal is not None and c.scope != OWNER_SCOPE:
+                await self.held.remember_libraries(principal.id, libraries)
+            return libraries
+
         return await self._view(
             principal,
             "libraries",
             LIBRARIES_TTL,
             _LIBRARIES,
-            lambda c: c.client.libraries(token=c.token, include_counts=True),
+            call,
+            self.held.libraries_fallback(),
         )
 
     async def get_library_items(
@@ -244,7 +294,16 @@ class PlexService:
             )
 
         what = f"library:{key}:items:{sort}:{type or 'all'}:{start}:{page_size}"
-        return await self._view(principal, what, CONTENT_TTL, _ITEM_PAGE, fetch)
+        return await self._view(
+            principal,
+            what,
+            CONTENT_TTL,
+            _ITEM_PAGE,
+            fetch,
+            self.held.items_fallback(
+                key, page=page, page_size=page_size, sort=_ITEM_SORTS[sort], type=type
+            ),
+        )
 
     async def get_item(self, principal: Principal, rating_key: str) -> Cached[ItemDetail]:
         """One item with its seasons or episodes. Raises `ItemNotFound`."""
@@ -255,6 +314,7 @@ class PlexService:
             CONTENT_TTL,
             _ITEM,
             lambda c: c.client.item(rating_key, token=c.token),
+            self.held.item_fallback(rating_key),
         )
 
     async def search(
@@ -275,6 +335,7 @@ class PlexService:
             CONTENT_TTL,
             _HITS,
             lambda c: c.client.search(text, token=c.token, limit=limit),
+            self.held.search_fallback(text, limit=limit),
         )
 
     async def get_recently_added(
@@ -287,6 +348,7 @@ class PlexService:
             CONTENT_TTL,
             _ITEMS,
             lambda c: c.client.recently_added(token=c.token, limit=limit),
+            self.held.recent_fallback(limit=limit),
         )
 
     # Collections
@@ -434,14 +496,24 @@ class PlexService:
     # Cache
 
     async def _cached(
-        self, key: str, ttl: float, adapter: TypeAdapter[T], fetch: Callable[[], Awaitable[T]]
+        self,
+        key: str,
+        ttl: float,
+        adapter: TypeAdapter[T],
+        fetch: Callable[[], Awaitable[T]],
+        *,
+        hold: bool = False,
     ) -> Cached[T]:
+        """With `hold`, a fresh answer is also kept to fall back on while Plex is down."""
         fetched = False
 
         async def load() -> Any:
             nonlocal fetched
             fetched = True
-            return adapter.dump_python(await fetch(), mode="json")
+            data = adapter.dump_python(await fetch(), mode="json")
+            if hold:
+                await self.held.keep(key, data)
+            return data
 
         # A fresh answer is read back from what was cached, so a hit and a miss look alike.
         data = await self._cache.get_or_set(key, load, ttl)

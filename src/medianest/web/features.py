@@ -33,7 +33,6 @@ FEATURES: tuple[Feature, ...] = (
         "library",
         "Browse the library",
         "See everything on the Plex server and find something to watch.",
-        ready=False,
     ),
     Feature(
         "requests",
@@ -81,10 +80,10 @@ FEATURES: tuple[Feature, ...] = (
     Feature(
         "admin",
         "Admin",
-        "/admin/audit-log",
+        "/admin",
         "admin",
-        "Admin: audit log",
-        "See who signed in and what changed, newest first.",
+        "Administration",
+        "Connect the Plex server, and see who signed in and what changed.",
         admin_only=True,
     ),
 )

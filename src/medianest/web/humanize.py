@@ -56,6 +56,8 @@ AUDIT_ACTIONS = {
     "admin.user_updated": "changed a user",
     "admin.user_deleted": "deleted a user",
     "admin.password_reset_link": "made a password reset link",
+    "admin.plex_connected": "connected the Plex server",
+    "admin.plex_account_linked": "linked their Plex account",
 }
 
 

@@ -480,6 +480,40 @@ class TestSyncRun:
 
         assert result.items == TOTAL
 
+    async def test_a_sync_cut_off_by_a_stop_is_taken_over_where_one_process_runs_jobs(
+        self, index: LibraryIndex, plex: PlexServerClient, db: Database
+    ) -> None:
+        # A stop cancels a sync mid-way and leaves its record `running`, heartbeat fresh.
+        await index.record_failure("full", "placeholder")
+        async with db.unit_of_work() as session:
+            await session.execute(
+                sa.update(PlexSyncRun)
+                .where(PlexSyncRun.id == SYNC_RUN_ID)
+                .values(state="running", heartbeat_at=utc_now())
+            )
+        with pytest.raises(SyncAlreadyRunning):  # others may run jobs: it might be alive
+            await index.full_sync(plex, OWNER_TOKEN)
+
+        result = await LibraryIndex(db, sole_runner=True).full_sync(plex, OWNER_TOKEN)
+
+        assert result.items == TOTAL
+
+    async def test_the_sole_runner_still_refuses_a_second_sync_of_its_own(
+        self, db: Database, plex: PlexServerClient
+    ) -> None:
+        index = LibraryIndex(db, sole_runner=True)
+        refused: list[Exception] = []
+
+        async def try_another(done: int, total: int | None) -> None:
+            if not refused:
+                with pytest.raises(SyncAlreadyRunning) as caught:
+                    await index.incremental_sync(plex, OWNER_TOKEN)
+                refused.append(caught.value)
+
+        await index.full_sync(plex, OWNER_TOKEN, progress=try_another)
+
+        assert refused and refused[0].status == 409
+
 
 async def _run_job(queue: JobQueue, name: str) -> Job:
     job_id = await queue.enqueue_now(name)

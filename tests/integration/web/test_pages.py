@@ -119,7 +119,8 @@ class TestRoles:
             home = await browser.page("/")
             audit = await browser.page("/admin/audit-log?action=auth.password_changed")
 
-        assert 'href="/admin/audit-log"' in home.text
+        assert 'href="/admin"' in home.text
+        assert 'href="/admin/audit-log" aria-current="page"' in audit.text
         assert audit.status_code == 200
         assert "changed their password" in audit.text
         assert "1 entry" in audit.text

@@ -2,6 +2,7 @@
 
 import { api } from "./api.js";
 import { clearErrors, hide, onSubmit, setBusy, show, showError, value } from "./forms.js";
+import { PinExpired, approved } from "./plex_pin.js";
 
 const card = document.querySelector("[data-next]");
 const next = card.dataset.next || "/";
@@ -20,38 +21,6 @@ const fallback = card.querySelector("[data-plex-fallback]");
 const fallbackLink = card.querySelector("[data-plex-link]");
 const plexError = card.querySelector("[data-plex-error]");
 let plexFlow = null;
-
-class PinExpired extends Error {}
-
-function sleep(ms, signal) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener("abort", () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    });
-  });
-}
-
-// Polls until the PIN is approved (true) or expires (false), at the pace the API asks for and
-// slower when it answers 429.
-async function approved(pin, signal) {
-  const expires = Date.parse(pin.expiresAt);
-  const interval = Math.max(pin.pollIntervalMs || 1000, 500);
-  let wait = interval;
-  while (Date.now() + wait < expires) {
-    await sleep(wait, signal);
-    try {
-      const status = await api("GET", `/auth/plex/pin/${pin.id}`);
-      if (status.authorized) return true;
-      wait = interval;
-    } catch (error) {
-      if (error.status !== 429) throw error;
-      wait = Math.max((error.retryAfter || 5) * 1000, wait * 2);
-    }
-  }
-  return false;
-}
 
 function endPlexFlow() {
   plexFlow?.abort();

@@ -1,0 +1,441 @@
+"""The library pages: the Plex library as the signed-in user may see it, rendered on the server.
+
+They read through `PlexService`, so a page shows exactly what the JSON API would show the same
+user. Scripts make them nicer (endless scrolling, administrators' actions) but every page works
+without them: "Load more" is a link and sorting is a form.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.responses import HTMLResponse
+from starlette.responses import Response
+
+from medianest.core.db import utc_now
+from medianest.core.errors import UpstreamTimeout, UpstreamUnavailable
+from medianest.core.routing import attach
+from medianest.plex.callers import PlexNotConnected
+from medianest.plex.client import LibraryNotFound
+from medianest.plex.deps import PlexServiceDep
+from medianest.plex.schemas import Collection, ItemDetail, Library, LibraryItem
+from medianest.plex.service import MAX_QUERY_LENGTH, Cached, ItemOrder, PlexService
+from medianest.web.shell import PageRoute, WebShell
+from medianest.web.viewer import SignedInViewer, Viewer
+
+PAGE_SIZE = 40
+# Plex only lists what was added recently across all libraries; a library's row is picked
+# from this many.
+RECENT_POOL = 60
+RECENT_SHOWN = 12
+SEARCH_LIMIT = 50
+PLEX_WEB = (
+    "https://app.plex.tv/desktop/#!/server/{server}/details?key=%2Flibrary%2Fmetadata%2F{key}"
+)
+
+SORTS: dict[str, str] = {"title": "Title", "addedAt": "Date added", "year": "Year"}
+_ORDERS: dict[str, ItemOrder] = {"title": "title", "addedAt": "addedAt", "year": "year"}
+KINDS = {
+    "movie": "Movie",
+    "show": "TV show",
+    "season": "Season",
+    "episode": "Episode",
+    "collection": "Collection",
+    "artist": "Artist",
+    "album": "Album",
+    "track": "Track",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """One poster in a grid: what it links to and the line under its title."""
+
+    key: str
+    href: str
+    title: str
+    thumb: str | None
+    line: str
+
+
+@dataclass(frozen=True, slots=True)
+class Stale:
+    """The library shown is MediaNest's own copy, as it was at `moment`, because Plex is down."""
+
+    moment: datetime | None
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Season:
+    item: LibraryItem
+    episodes: list[LibraryItem]
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def runtime(milliseconds: int | None) -> str:
+    """ "1 h 57 min", "45 min"; empty when unknown."""
+    if not milliseconds or milliseconds < 0:
+        return ""
+    minutes = max(1, round(milliseconds / 60_000))
+    hours, minutes = divmod(minutes, 60)
+    if hours and minutes:
+        return f"{hours} h {minutes} min"
+    return f"{hours} h" if hours else f"{minutes} min"
+
+
+def item_href(item: LibraryItem) -> str:
+    if item.type == "collection":
+        return f"/library/collections/{item.rating_key}"
+    return f"/library/items/{item.rating_key}"
+
+
+def item_line(item: LibraryItem, *, with_kind: bool = False) -> str:
+    """What tells two cards with the same title apart: the year, the show, the episode."""
+    parts: list[str] = []
+    if with_kind:
+        parts.append(KINDS.get(item.type, item.type.capitalize()))
+    if item.type == "season":
+        parts.append(item.parent_title or "")
+    elif item.type == "episode":
+        parts.append(item.grandparent_title or "")
+        if item.parent_index is not None and item.index is not None:
+            parts.append(f"S{item.parent_index}·E{item.index}")
+    elif item.year:
+        parts.append(str(item.year))
+    if item.type == "show" and item.child_count and not with_kind:
+        parts.append(_plural(item.child_count, "season"))
+    return " · ".join(p for p in parts if p)
+
+
+def card(item: LibraryItem, *, with_kind: bool = False) -> Card:
+    title = item.title
+    if item.type == "season" and item.parent_title and with_kind:
+        title = f"{item.parent_title}: {item.title}"
+    return Card(
+        item.rating_key, item_href(item), title, item.thumb, item_line(item, with_kind=with_kind)
+    )
+
+
+def collection_card(collection: Collection) -> Card:
+    return Card(
+        collection.rating_key,
+        f"/library/collections/{collection.rating_key}",
+        collection.title,
+        collection.thumb,
+        _plural(collection.child_count, "title"),
+    )
+
+
+def stale(*answers: Cached[Any], now: datetime | None = None) -> Stale | None:
+    """Whether any answer came from what MediaNest held while Plex is down, and as of when
+    (the oldest). Answers say so in `degraded` and `as_of`, read leniently: an answer that
+    carries neither is a live one."""
+    held = [a for a in answers if getattr(a, "degraded", False)]
+    if not held:
+        return None
+    moments = [m for a in held if isinstance(m := getattr(a, "as_of", None), datetime)]
+    if not moments:
+        return Stale(None, "")
+    moment = min(moments)
+    today = (now or utc_now()).date() == moment.date()
+    text = f"{moment:%H:%M} UTC" if today else f"{moment.day} {moment:%B}, {moment:%H:%M} UTC"
+    return Stale(moment, text)
+
+
+class LibraryRoute(PageRoute):
+    """A library page; with no Plex server connected yet it explains that, in the full layout
+    (the user did nothing wrong and an administrator can fix it), rather than showing the
+    outage page."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except PlexNotConnected:
+                viewer: Viewer | None = getattr(request.state, "library_viewer", None)
+                if viewer is None:
+                    raise
+                shell: WebShell = request.app.state.web
+                return shell.render(
+                    request,
+                    "library.html",
+                    viewer,
+                    title="Library",
+                    status_code=503,
+                    not_connected=True,
+                )
+
+        return guarded
+
+
+router = APIRouter(
+    route_class=LibraryRoute, include_in_schema=False, default_response_class=HTMLResponse
+)
+
+
+async def _web(request: Request) -> WebShell:
+    shell: WebShell = request.app.state.web
+    return shell
+
+
+async def _library_viewer(request: Request, viewer: SignedInViewer) -> Viewer:
+    # Kept for LibraryRoute, which renders its page for this viewer.
+    request.state.library_viewer = viewer
+    return viewer
+
+
+Web = Annotated[WebShell, Depends(_web)]
+LibraryViewer = Annotated[Viewer, Depends(_library_viewer)]
+PageNumber = Annotated[int, Query(ge=1, le=100_000)]
+# Any other value (an old bookmark) lists by title rather than failing.
+SortParam = Annotated[str, Query(max_length=20)]
+
+
+def _page_href(path: str, page: int, **query: str) -> str:
+    params = {k: v for k, v in query.items() if v}
+    if page > 1:
+        params["page"] = str(page)
+    return f"{path}?{urlencode(params)}" if params else path
+
+
+def _pages(path: str, page: int, total: int, shown: int, **query: str) -> dict[str, Any]:
+    more = (page - 1) * PAGE_SIZE + shown < total
+    return {
+        "page": page,
+        "total": total,
+        "next_href": _page_href(path, page + 1, **query) if more else None,
+        "prev_href": _page_href(path, page - 1, **query) if page > 1 else None,
+        "first_href": _page_href(path, 1, **query),
+    }
+
+
+def _find(libraries: Sequence[Library], key: str) -> Library:
+    found = next((library for library in libraries if library.key == key), None)
+    if found is None:
+        raise LibraryNotFound
+    return found
+
+
+async def _recently_added(
+    plex: PlexService, viewer: Viewer, library_key: str
+) -> tuple[list[Card], Cached[list[LibraryItem]]]:
+    answer = await plex.get_recently_added(viewer.user, limit=RECENT_POOL)
+    mine = [i for i in answer.value if i.library_key in (None, library_key)]
+    return [card(i) for i in mine[:RECENT_SHOWN]], answer
+
+
+async def _machine_identifier(plex: PlexService) -> str | None:
+    """Only the "Open in Plex" link needs it: the page is still worth showing without it."""
+    try:
+        return (await plex.get_server_info()).value.machine_identifier
+    except (UpstreamUnavailable, UpstreamTimeout):
+        return None
+
+
+async def _library_page(
+    request: Request,
+    viewer: Viewer,
+    web: WebShell,
+    plex: PlexService,
+    key: str | None,
+    *,
+    sort: str,
+    page: int,
+) -> Response:
+    libraries = await plex.get_libraries(viewer.user)
+    common: dict[str, Any] = {
+        "not_connected": False,
+        "libraries": libraries.value,
+        "view": "titles",
+    }
+    if key is None:
+        if not libraries.value:
+            return web.render(
+                request,
+                "library.html",
+                viewer,
+                title="Library",
+                library=None,
+                stale=stale(libraries),
+                **common,
+            )
+        key = libraries.value[0].key
+    library = _find(libraries.value, key)
+    order = _ORDERS.get(sort, "title")
+    listing = plex.get_library_items(
+        viewer.user, library.key, page=page, page_size=PAGE_SIZE, sort=order
+    )
+    if page == 1:
+        items, (recent, recent_answer) = await asyncio.gather(
+            listing, _recently_added(plex, viewer, library.key)
+        )
+        answers: tuple[Cached[Any], ...] = (libraries, items, recent_answer)
+    else:
+        items, recent = await listing, []
+        answers = (libraries, items)
+    path = f"/library/{library.key}"
+    shown = items.value.items
+    return web.render(
+        request,
+        "library.html",
+        viewer,
+        title=library.title,
+        library=library,
+        cards=[card(i) for i in shown],
+        recent=recent,
+        sort=order,
+        sorts=SORTS,
+        pickable=viewer.user.is_admin,
+        stale=stale(*answers),
+        **_pages(path, page, items.value.total_size, len(shown), sort=order),
+        **common,
+    )
+
+
+@router.get("/library")
+async def library_home(
+    request: Request,
+    viewer: LibraryViewer,
+    web: Web,
+    plex: PlexServiceDep,
+    sort: SortParam = "title",
+    page: PageNumber = 1,
+) -> Response:
+    return await _library_page(request, viewer, web, plex, None, sort=sort, page=page)
+
+
+@router.get("/library/items/{rating_key}")
+async def library_item(
+    request: Request, viewer: LibraryViewer, web: Web, plex: PlexServiceDep, rating_key: str
+) -> Response:
+    found, server = await asyncio.gather(
+        plex.get_item(viewer.user, rating_key), _machine_identifier(plex)
+    )
+    item: ItemDetail = found.value
+    answers: list[Cached[Any]] = [found]
+    seasons: list[Season] = []
+    if item.type == "show" and item.children:
+        details = await asyncio.gather(
+            *(plex.get_item(viewer.user, child.rating_key) for child in item.children)
+        )
+        answers.extend(details)
+        seasons = [
+            Season(child, detail.value.children)
+            for child, detail in zip(item.children, details, strict=True)
+        ]
+    return web.render(
+        request,
+        "library_item.html",
+        viewer,
+        title=item.title,
+        not_connected=False,
+        item=item,
+        kind=KINDS.get(item.type, item.type.capitalize()),
+        runtime=runtime,
+        seasons=seasons,
+        plex_url=PLEX_WEB.format(server=server, key=item.rating_key) if server else None,
+        stale=stale(*answers),
+    )
+
+
+@router.get("/library/collections/{key}")
+async def collection(
+    request: Request,
+    viewer: LibraryViewer,
+    web: Web,
+    plex: PlexServiceDep,
+    key: str,
+    page: PageNumber = 1,
+) -> Response:
+    found, libraries = await asyncio.gather(
+        plex.get_collection_details(viewer.user, key, page=page, page_size=PAGE_SIZE),
+        plex.get_libraries(viewer.user),
+    )
+    details = found.value
+    library = next((lib for lib in libraries.value if lib.key == details.library_key), None)
+    return web.render(
+        request,
+        "collection.html",
+        viewer,
+        title=details.title,
+        not_connected=False,
+        collection=details,
+        library=library,
+        cards=[card(i) for i in details.items],
+        stale=stale(found, libraries),
+        **_pages(f"/library/collections/{key}", page, details.item_total, len(details.items)),
+    )
+
+
+@router.get("/library/{key}/collections")
+async def collections(
+    request: Request, viewer: LibraryViewer, web: Web, plex: PlexServiceDep, key: str
+) -> Response:
+    libraries = await plex.get_libraries(viewer.user)
+    library = _find(libraries.value, key)
+    found = await plex.get_collections(viewer.user, library.key)
+    return web.render(
+        request,
+        "collections.html",
+        viewer,
+        title=f"{library.title}: collections",
+        not_connected=False,
+        libraries=libraries.value,
+        library=library,
+        view="collections",
+        cards=[collection_card(c) for c in found.value],
+        stale=stale(libraries, found),
+    )
+
+
+@router.get("/library/{key}")
+async def library_section(
+    request: Request,
+    viewer: LibraryViewer,
+    web: Web,
+    plex: PlexServiceDep,
+    key: str,
+    sort: SortParam = "title",
+    page: PageNumber = 1,
+) -> Response:
+    return await _library_page(request, viewer, web, plex, key, sort=sort, page=page)
+
+
+@router.get("/search")
+async def search(
+    request: Request,
+    viewer: LibraryViewer,
+    web: Web,
+    plex: PlexServiceDep,
+    q: Annotated[str, Query(max_length=MAX_QUERY_LENGTH)] = "",
+) -> Response:
+    query = " ".join(q.split())
+    found = await plex.search(viewer.user, query, limit=SEARCH_LIMIT) if query else None
+    return web.render(
+        request,
+        "search.html",
+        viewer,
+        title=f"Search: {query}" if query else "Search",
+        not_connected=False,
+        query=query,
+        cards=[card(i, with_kind=True) for i in found.value] if found else [],
+        limit=SEARCH_LIMIT,
+        stale=stale(found) if found else None,
+    )
+
+
+def install_library_pages(app: FastAPI) -> None:
+    """Add the library pages; call after `install_web`, whose renderer they use."""
+    attach(app, router)

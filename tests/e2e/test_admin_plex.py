@@ -1,0 +1,161 @@
+"""An administrator connects the Plex server from /admin/plex: a failing test says why, a passing
+one names the server, saving sticks; or they link their Plex account and pick the server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import (
+    MOBILE,
+    ContextFactory,
+    Site,
+    SiteFactory,
+    horizontal_overflow,
+    screenshot,
+    set_up_admin,
+    sign_in,
+)
+from tests.fakes.plex_server import MACHINE_IDENTIFIER, OWNER_TOKEN, FakePlexServer
+from tests.fakes.plex_tv import FakePlexTv, server_resource
+from tests.support.server import free_port
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def plex_fakes() -> Iterator[tuple[FakePlexTv, FakePlexServer]]:
+    plex_tv = FakePlexTv().start()
+    server = FakePlexServer().start()
+    yield plex_tv, server
+    server.stop()
+    plex_tv.stop()
+
+
+@pytest.fixture
+def server(plex_fakes: tuple[FakePlexTv, FakePlexServer]) -> FakePlexServer:
+    _, server = plex_fakes
+    server.reset()
+    return server
+
+
+@pytest.fixture
+def plex_tv(plex_fakes: tuple[FakePlexTv, FakePlexServer], server: FakePlexServer) -> FakePlexTv:
+    plex_tv, _ = plex_fakes
+    plex_tv.reset()
+    plex_tv.add_account(OWNER_TOKEN, id=1, username="owner")
+    plex_tv.set_resources(
+        OWNER_TOKEN,
+        [server_resource("Home", MACHINE_IDENTIFIER, access_token=OWNER_TOKEN, uri=server.url)],
+    )
+    return plex_tv
+
+
+@pytest.fixture
+def site(make_site: SiteFactory, plex_tv: FakePlexTv) -> Site:
+    # No Plex server in the settings: the administrator connects it from the page.
+    return make_site(plex_tv_url=plex_tv.url, plex_app_url=plex_tv.url)
+
+
+def _admin_page(new_context: ContextFactory) -> Page:
+    context = new_context()
+    set_up_admin(context)
+    page = context.new_page()
+    page.goto("/admin/plex")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Plex server")
+    return page
+
+
+def test_the_admin_tests_and_saves_the_server_address_and_token(
+    new_context: ContextFactory, server: FakePlexServer
+) -> None:
+    page = _admin_page(new_context)
+    expect(page.get_by_text("Not connected", exact=True)).to_be_visible()
+    sub_nav = page.get_by_role("navigation", name="Administration")
+    expect(sub_nav.get_by_role("link")).to_have_text(["Audit log", "Plex server"])
+    expect(sub_nav.get_by_role("link", name="Plex server")).to_have_attribute(
+        "aria-current", "page"
+    )
+
+    form = page.locator("#connection-form")
+    form.get_by_label("Server address").fill(f"http://127.0.0.1:{free_port()}")
+    form.get_by_label("Plex token").fill(OWNER_TOKEN)
+    form.get_by_role("button", name="Test").click()
+    result = form.locator("[data-test-result]")
+    expect(result).to_contain_text("Nothing answered at 127.0.0.1")
+    screenshot(page, "admin-plex-test-failed-desktop")
+
+    form.get_by_label("Server address").fill(server.url)
+    form.get_by_role("button", name="Test").click()
+    expect(result).to_contain_text(f"Connected to “Home”, Plex {server.version}, in ")
+    expect(result).to_contain_text(" ms.")
+
+    form.get_by_role("button", name="Save").click()
+    expect(result).to_have_text(f"Saved. MediaNest now uses “Home”, Plex {server.version}.")
+    expect(form.get_by_label("Plex token")).to_have_value("")
+    # Connecting starts a full library sync; the panel follows it until it is done.
+    sync = page.locator("[data-sync]")
+    expect(sync.locator("[data-sync-state]")).to_have_text("Up to date")
+    expect(sync.locator("[data-sync-summary]")).to_contain_text("Last finished")
+
+    page.reload()
+    connection = page.locator("[data-connection]")
+    expect(connection.get_by_text("Connected", exact=True)).to_be_visible()
+    expect(connection.locator('[data-fact="name"]')).to_have_text("Home")
+    expect(connection.locator('[data-fact="version"]')).to_have_text(server.version)
+    expect(connection.locator('[data-fact="url"]')).to_have_text(server.url)
+    expect(page.locator("#connection-form").get_by_label("Server address")).to_have_value(
+        server.url
+    )
+    connection.get_by_role("button", name="Test the saved connection").click()
+    expect(connection.locator("[data-saved-result]")).to_contain_text("Connected to “Home”")
+    screenshot(page, "admin-plex-connected-desktop")
+
+    phone = new_context(MOBILE)
+    sign_in(phone)
+    small = phone.new_page()
+    small.goto("/admin/plex")
+    expect(small.locator('[data-fact="name"]')).to_have_text("Home")
+    assert horizontal_overflow(small) <= 0, "/admin/plex scrolls sideways at 375 px"
+    screenshot(small, "admin-plex-connected-mobile")
+
+
+def test_the_admin_links_their_plex_account_and_picks_the_server(
+    new_context: ContextFactory, server: FakePlexServer, plex_tv: FakePlexTv
+) -> None:
+    page = _admin_page(new_context)
+    account = page.locator("[data-account]")
+
+    with page.expect_popup() as opened:
+        account.get_by_role("button", name="Link Plex account").click()
+    popup = opened.value
+    popup.wait_for_url(f"{plex_tv.url}/auth**")
+    popup.get_by_role("button", name="Sign in as owner").click()
+
+    expect(account.get_by_role("status").filter(has_text="Linked")).to_have_text(
+        "Linked to the Plex account “owner”."
+    )
+    servers = account.locator("[data-servers]")
+    expect(servers).to_contain_text("Home")
+    expect(servers).to_contain_text("Yours")
+    screenshot(page, "admin-plex-servers-desktop")
+    servers.get_by_role("button", name=f"Use {server.url} for Home").click()
+
+    form = page.locator("#connection-form")
+    expect(form.get_by_label("Server address")).to_have_value(server.url)
+    expect(form.locator("[data-test-result]")).to_contain_text("Connected to “Home”")
+    # No token typed: the linked account's is used.
+    form.get_by_role("button", name="Save").click()
+    expect(form.locator("[data-test-result]")).to_contain_text("Saved. MediaNest now uses “Home”")
+    expect(page.locator('[data-fact="name"]')).to_have_text("Home")
+
+    small = new_context(MOBILE)
+    sign_in(small)
+    phone = small.new_page()
+    phone.goto("/admin/plex")
+    phone.locator("[data-account]").get_by_role("button", name="Find my servers").click()
+    expect(phone.locator("[data-servers]")).to_contain_text("Home")
+    assert horizontal_overflow(phone) <= 0, "the server list scrolls sideways at 375 px"
+    screenshot(phone, "admin-plex-servers-mobile")
