@@ -1,6 +1,6 @@
 """The library index: full-sync throughput and index search latency, against a fake Plex server.
 
-    .venv/bin/python bench/plex_library.py [--items 100000] [--searches 200]
+    .venv/bin/python bench/plex_library.py [--items 100000] [--searches 200] [--page-requests 50]
                                            [--database-url postgresql+asyncpg://.../db]
 
 The fake Plex Media Server (tests/fakes) runs in a process of its own on 127.0.0.1, as a real one
@@ -9,9 +9,11 @@ into a freshly migrated SQLite file in a temporary directory (or into `--databas
 library index is emptied first: use a throwaway database), then once more with nothing changed.
 Then the same `--searches` queries (prefixes, whole words, words out of order, accents, capitals,
 misses; every other one limited to some libraries, as a shared user's are) go to the index and
-to the fake's own `/hubs/search`, one at a time. Targets: the sync under 30 s (Overseerr's
-scanner manages about 12 items/s because of a fixed pause per page), index search p95 under
-20 ms. Figures only comparable within one run on one machine; nothing is asserted.
+to the fake's own `/hubs/search`, one at a time. Last, a library page (API and HTML) uncached
+against cached, through a MediaNest app connected to the fake (`bench/library_page.py`).
+Targets: the sync under 30 s (Overseerr's scanner manages about 12 items/s because of a fixed
+pause per page), index search p95 under 20 ms, a cached library page at least 10 times faster
+than an uncached one. Figures only comparable within one run on one machine; nothing is asserted.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.fak
 
 from tests.fakes.plex_server import OWNER_TOKEN, FakePlexServer
 
+from library_page import page_bench
 from medianest.config import load_settings
 from medianest.core.db import Database
 from medianest.core.metrics import Metrics
@@ -188,6 +191,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--searches", type=int, default=200)
+    parser.add_argument("--page-requests", type=int, default=50)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--database-url", help="a throwaway database; default: SQLite in a temp dir"
@@ -215,6 +219,8 @@ def main() -> None:
                 f"{time.perf_counter() - begun:.1f} s; database: {engine}"
             )
             asyncio.run(asyncio.wait_for(bench(args, url, fake_url, workdir), args.timeout))
+            page_run = page_bench(fake_url, OWNER_TOKEN, workdir, SECTION, args.page_requests)
+            asyncio.run(asyncio.wait_for(page_run, args.timeout))
         finally:
             ours.send("stop")
             fake.join(timeout=15)
