@@ -11,17 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar, cast
 
 import orjson
+from pydantic import TypeAdapter
 
 from medianest.config import Settings
 from medianest.core.cache_backends import CacheBackend, MemoryBackend, RedisBackend
 from medianest.core.metrics import Metrics
 
 T = TypeVar("T")
+
+# Validated values kept by `get_or_set_typed`, the least recently used dropped first.
+TYPED_VALUES_KEPT = 512
 
 DEFAULT_TTL = 3600.0
 """Seconds a value lives when `set` is given no ttl, on both backends."""
@@ -46,6 +51,8 @@ class CacheService:
         self._hits = 0
         self._misses = 0
         self._loading: dict[str, asyncio.Task[Any]] = {}
+        # get_typed(): per key, the bytes last read and the value validated from them.
+        self._typed: OrderedDict[str, tuple[bytes, TypeAdapter[Any], Any]] = OrderedDict()
 
     async def get(self, key: str) -> Any | None:
         """The cached value, or None on a miss (use `get_or_set` to tell a cached None apart)."""
@@ -88,6 +95,38 @@ class CacheService:
         else:
             self._count("hit")
         return cast(T, await asyncio.shield(task))
+
+    async def get_or_set_typed(
+        self,
+        key: str,
+        fetcher: Callable[[], Awaitable[Any]],
+        adapter: TypeAdapter[T],
+        ttl: float | None = None,
+    ) -> T:
+        """`get_or_set`, the value read through `adapter` (`fetcher` returns JSON data).
+
+        A page of fifty library items costs more to validate than everything else a cached
+        request does, so the value validated from a key's bytes is kept in this process and
+        handed out again while the backend returns those same bytes (also from Redis, where
+        another process may have replaced them). Callers must treat the value as read-only.
+        """
+        data = await self._backend.get(key)
+        if data is None:
+            loaded = await self.get_or_set(key, fetcher, ttl)
+            data = await self._backend.get(key)
+            if data is None:  # gone already (the backend is down, or a very short ttl)
+                return adapter.validate_python(loaded)
+        else:
+            self._count("hit")
+        held = self._typed.get(key)
+        if held is not None and held[1] is adapter and held[0] == data:
+            self._typed.move_to_end(key)
+            return cast(T, held[2])
+        value = adapter.validate_json(data)
+        self._typed[key] = (data, adapter, value)
+        if len(self._typed) > TYPED_VALUES_KEPT:
+            self._typed.popitem(last=False)
+        return value
 
     async def invalidate_pattern(self, pattern: str) -> int:
         """Remove every key matching the glob `pattern` (`*`, `?`, `[abc]`, `[^abc]`).

@@ -124,7 +124,9 @@ async def list_library_items(
         principal, key, page=page, page_size=page_size, sort=sort, type=type
     )
     items = served(response, found)
-    return Envelope(data=items.items, meta=_held(found, _meta(page, page_size, items.total_size)))
+    return Envelope[list[LibraryItem]](
+        data=items.items, meta=_held(found, _meta(page, page_size, items.total_size))
+    )
 
 
 @router.get("/items/{ratingKey}", response_model=Envelope[ItemDetail])

@@ -516,8 +516,8 @@ class PlexService:
             return data
 
         # A fresh answer is read back from what was cached, so a hit and a miss look alike.
-        data = await self._cache.get_or_set(key, load, ttl)
-        return Cached(adapter.validate_python(data), hit=not fetched)
+        value = await self._cache.get_or_set_typed(key, load, adapter, ttl)
+        return Cached(value, hit=not fetched)
 
     async def _owner_library(self, key: str) -> Library:
         _digits(key, LibraryNotFound)

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from structlog.testing import capture_logs
 
 from medianest.config import Settings
@@ -204,6 +204,37 @@ class TestGetOrSet:
         assert await patient == fetcher.result
         assert impatient.cancelled()
         assert await cache.get("slow") == fetcher.result
+        assert fetcher.calls == 1
+
+
+class TestGetOrSetTyped:
+    class Poster(BaseModel):
+        title: str
+        year: int
+
+    async def test_a_hit_with_unchanged_bytes_is_not_validated_again(
+        self, cache: CacheService
+    ) -> None:
+        adapter = TypeAdapter(list[self.Poster])
+        fetcher = Fetcher([{"title": "Alien", "year": 1979}])
+
+        first = await cache.get_or_set_typed("posters", fetcher, adapter, ttl=60)
+        second = await cache.get_or_set_typed("posters", fetcher, adapter, ttl=60)
+
+        assert first == [self.Poster(title="Alien", year=1979)]
+        assert second is first
+        assert fetcher.calls == 1
+
+    async def test_changed_bytes_are_read_again(self, cache: CacheService) -> None:
+        adapter = TypeAdapter(list[self.Poster])
+        fetcher = Fetcher([{"title": "Alien", "year": 1979}])
+        await cache.get_or_set_typed("posters", fetcher, adapter, ttl=60)
+
+        # Another process (or a refresh) replaces the value behind this one's back.
+        await cache.set("posters", [{"title": "Aliens", "year": 1986}], ttl=60)
+        again = await cache.get_or_set_typed("posters", fetcher, adapter, ttl=60)
+
+        assert again == [self.Poster(title="Aliens", year=1986)]
         assert fetcher.calls == 1
 
 
