@@ -27,6 +27,7 @@ from playwright.sync_api import (
 
 from medianest.app import create_app
 from tests.conftest import SettingsFactory
+from tests.support.plex import plex_fakes
 from tests.support.server import serve
 
 CHROMIUM = "/usr/bin/chromium"
@@ -43,6 +44,9 @@ MOBILE = ViewportSize(width=375, height=812)
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 ADMIN_PASSWORD = "plum-orchard-lantern-42"
+
+# The fake plex.tv and fake Plex server, started once per module.
+__all__ = ["plex_fakes"]
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,6 @@ one names the server, saving sticks; or they link their Plex account and pick th
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -20,31 +18,22 @@ from tests.e2e.conftest import (
 )
 from tests.fakes.plex_server import MACHINE_IDENTIFIER, OWNER_TOKEN, FakePlexServer
 from tests.fakes.plex_tv import FakePlexTv, server_resource
+from tests.support.plex import fresh, plex_overrides
 from tests.support.server import free_port
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def plex_fakes() -> Iterator[tuple[FakePlexTv, FakePlexServer]]:
-    plex_tv = FakePlexTv().start()
-    server = FakePlexServer().start()
-    yield plex_tv, server
-    server.stop()
-    plex_tv.stop()
-
-
 @pytest.fixture
 def server(plex_fakes: tuple[FakePlexTv, FakePlexServer]) -> FakePlexServer:
     _, server = plex_fakes
-    server.reset()
-    return server
+    return fresh(server)
 
 
 @pytest.fixture
 def plex_tv(plex_fakes: tuple[FakePlexTv, FakePlexServer], server: FakePlexServer) -> FakePlexTv:
     plex_tv, _ = plex_fakes
-    plex_tv.reset()
+    fresh(plex_tv)
     plex_tv.add_account(OWNER_TOKEN, id=1, username="owner")
     plex_tv.set_resources(
         OWNER_TOKEN,
@@ -56,7 +45,7 @@ def plex_tv(plex_fakes: tuple[FakePlexTv, FakePlexServer], server: FakePlexServe
 @pytest.fixture
 def site(make_site: SiteFactory, plex_tv: FakePlexTv) -> Site:
     # No Plex server in the settings: the administrator connects it from the page.
-    return make_site(plex_tv_url=plex_tv.url, plex_app_url=plex_tv.url)
+    return make_site(**plex_overrides(plex_tv.url))
 
 
 def _admin_page(new_context: ContextFactory) -> Page:

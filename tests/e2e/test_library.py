@@ -4,7 +4,6 @@ header search, collections, and an administrator making a collection from select
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
@@ -21,7 +20,8 @@ from tests.e2e.conftest import (
     set_up_admin,
 )
 from tests.fakes.plex_server import MACHINE_IDENTIFIER, OWNER_TOKEN, FakePlexServer
-from tests.fakes.plex_tv import FakePlexTv, server_resource
+from tests.fakes.plex_tv import FakePlexTv
+from tests.support.plex import add_friend, fresh, plex_overrides, shared_with
 
 pytestmark = pytest.mark.browser
 
@@ -30,22 +30,11 @@ ALICE_ON_THE_SERVER = "alice-token-for-the-server"
 SMALLEST = ViewportSize(width=320, height=640)
 
 
-@pytest.fixture(scope="module")
-def plex_fakes() -> Iterator[tuple[FakePlexTv, FakePlexServer]]:
-    plex_tv = FakePlexTv().start()
-    server = FakePlexServer().start()
-    yield plex_tv, server
-    server.stop()
-    plex_tv.stop()
-
-
 @pytest.fixture
 def plex_server(plex_fakes: tuple[FakePlexTv, FakePlexServer]) -> FakePlexServer:
     """The seeded library; alice's own token sees Movies and TV Shows, not YouTube."""
     _, server = plex_fakes
-    server.reset()
-    server.library.share(ALICE_ON_THE_SERVER, "1", "2")
-    return server
+    return shared_with(server, ALICE_ON_THE_SERVER, "1", "2")
 
 
 @pytest.fixture
@@ -53,23 +42,15 @@ def plex_tv(
     plex_fakes: tuple[FakePlexTv, FakePlexServer], plex_server: FakePlexServer
 ) -> FakePlexTv:
     plex_tv, _ = plex_fakes
-    plex_tv.reset()
+    fresh(plex_tv)
     plex_tv.add_account(OWNER_TOKEN, id=1, username="owner")
-    alice = plex_tv.add_account(ALICE, id=2, username="alice")
-    plex_tv.share(OWNER_TOKEN, alice.id, MACHINE_IDENTIFIER)
-    resource = server_resource("Home", MACHINE_IDENTIFIER, access_token=ALICE_ON_THE_SERVER)
-    plex_tv.set_resources(ALICE, [resource])
+    add_friend(plex_tv, plex_server, ALICE, ALICE_ON_THE_SERVER, account_id=2, username="alice")
     return plex_tv
 
 
 @pytest.fixture
 def site(make_site: SiteFactory, plex_tv: FakePlexTv, plex_server: FakePlexServer) -> Site:
-    return make_site(
-        plex_tv_url=plex_tv.url,
-        plex_app_url=plex_tv.url,
-        plex_url=plex_server.url,
-        plex_token=OWNER_TOKEN,
-    )
+    return make_site(**plex_overrides(plex_tv.url, plex_server))
 
 
 def sign_in_with_plex(context: BrowserContext, plex_tv: FakePlexTv, token: str = ALICE) -> None:

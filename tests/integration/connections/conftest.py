@@ -18,8 +18,19 @@ from medianest.config import Settings
 from tests.conftest import SettingsFactory
 from tests.fakes.plex_server import FakePlexServer
 from tests.fakes.plex_tv import FakePlexTv, server_resource
-from tests.integration.auth.conftest import csrf, finish_first_run
+from tests.integration.auth.conftest import admin, csrf
 from tests.support.app import Started, started
+from tests.support.plex import (
+    fresh,
+    plex_server,
+    plex_tv_server,
+    serving,
+    settings_with_plex,
+    shared_with,
+)
+
+# The shared fixtures this directory's tests use: Home is `plex_server`, plex.tv `plex_tv_server`.
+__all__ = ["admin", "plex_server", "plex_tv_server"]
 
 OWNER_ID, FRIEND_ID, CABIN_OWNER_ID, CABIN_FRIEND_ID = 1000, 2000, 3000, 4000
 FRIEND = "friend-token"
@@ -30,49 +41,28 @@ CABIN_ID = "fedcba9876543210fedcba9876543210fedcba98"
 
 
 @pytest.fixture(scope="module")
-def fake_plex_tv() -> Iterator[FakePlexTv]:
-    fake = FakePlexTv().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture(scope="module")
-def home_server() -> Iterator[FakePlexServer]:
-    fake = FakePlexServer().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture(scope="module")
 def cabin_server() -> Iterator[FakePlexServer]:
     fake = FakePlexServer(
         machine_identifier=CABIN_ID, owner_token=CABIN_OWNER, friendly_name="Cabin"
-    ).start()
-    yield fake
-    fake.stop()
+    )
+    with serving(fake) as cabin:
+        yield cabin
 
 
 @pytest.fixture
-def home(home_server: FakePlexServer) -> FakePlexServer:
-    home_server.reset()
-    home_server.start()
+def home(plex_server: FakePlexServer) -> FakePlexServer:
     # The friend's own server token: Home accepts it, as Plex does for a shared user.
-    home_server.library.share(FRIEND_ON_HOME, "1")
-    return home_server
+    return shared_with(plex_server, FRIEND_ON_HOME, "1")
 
 
 @pytest.fixture
 def cabin(cabin_server: FakePlexServer) -> FakePlexServer:
-    cabin_server.reset()
-    cabin_server.start()
-    return cabin_server
+    return fresh(cabin_server)
 
 
 @pytest.fixture
-def plex(fake_plex_tv: FakePlexTv, home: FakePlexServer, cabin: FakePlexServer) -> FakePlexTv:
-    fake = fake_plex_tv
-    fake.reset()
-    fake.start()
+def plex(plex_tv_server: FakePlexTv, home: FakePlexServer, cabin: FakePlexServer) -> FakePlexTv:
+    fake = fresh(plex_tv_server)
     fake.add_account(home.owner_token, id=OWNER_ID, username="owner")
     fake.add_account(FRIEND, id=FRIEND_ID, username="Grandpa Joe")
     fake.add_account(FRIEND_ON_HOME, id=FRIEND_ID, username="Grandpa Joe")
@@ -105,14 +95,7 @@ def plex(fake_plex_tv: FakePlexTv, home: FakePlexServer, cabin: FakePlexServer) 
 def settings_for(
     make_settings: SettingsFactory, database_url: str, plex: FakePlexTv, **extra: Any
 ) -> Settings:
-    return make_settings(
-        database_url=database_url,
-        plex_tv_url=plex.url,
-        plex_app_url=plex.url,
-        http_connect_timeout=0.5,
-        http_read_timeout=0.5,
-        **extra,
-    )
+    return settings_with_plex(make_settings, database_url, plex.url, http_read_timeout=0.5, **extra)
 
 
 @pytest.fixture
@@ -121,14 +104,6 @@ async def medianest(
 ) -> AsyncIterator[Started]:
     async with started(create_app(settings_for(make_settings, database_url, plex))) as app:
         yield app
-
-
-@pytest.fixture
-async def admin(medianest: Started) -> AsyncIterator[httpx.AsyncClient]:
-    """A browser signed in as the first (local) admin, past the first-run password change."""
-    async with medianest.client() as http:
-        await finish_first_run(http)
-        yield http
 
 
 async def connect(http: httpx.AsyncClient, url: str, token: str | None = None) -> httpx.Response:
@@ -140,12 +115,3 @@ async def connect(http: httpx.AsyncClient, url: str, token: str | None = None) -
 
 async def try_connection(http: httpx.AsyncClient, **body: Any) -> httpx.Response:
     return await http.post("/api/v1/admin/services/plex/test", json=body, headers=csrf(http))
-
-
-async def plex_sign_in(http: httpx.AsyncClient, plex: FakePlexTv, token: str) -> httpx.Response:
-    """Sign in with Plex as the account of `token`, through the PIN flow."""
-    pin = await http.post("/api/v1/auth/plex/pin", json={})
-    assert pin.status_code == 201, pin.text
-    pin_id = pin.json()["data"]["id"]
-    plex.approve(pin_id, token)
-    return await http.post("/api/v1/auth/plex/verify", json={"pinId": pin_id})

@@ -23,6 +23,7 @@ from tests.integration.connections.conftest import (
     try_connection,
 )
 from tests.support.app import Started, ok_data
+from tests.support.plex import approved_pin
 from tests.support.server import free_port
 
 MEMBER_PASSWORD = "a-member-passphrase-1"
@@ -49,10 +50,7 @@ async def _stored(database_url: str) -> ServiceConnection | None:
 
 
 async def _link(http: httpx.AsyncClient, plex: FakePlexTv, token: str) -> httpx.Response:
-    pin = await http.post("/api/v1/auth/plex/pin", json={})
-    assert pin.status_code == 201, pin.text
-    pin_id = pin.json()["data"]["id"]
-    plex.approve(pin_id, token)
+    pin_id = await approved_pin(http, plex, token)
     return await http.post("/api/v1/admin/plex/link", json={"pinId": pin_id}, headers=csrf(http))
 
 

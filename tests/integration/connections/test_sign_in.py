@@ -22,10 +22,10 @@ from tests.integration.connections.conftest import (
     CABIN_OWNER,
     FRIEND,
     connect,
-    plex_sign_in,
     settings_for,
 )
 from tests.support.app import Started, ok_data, started
+from tests.support.plex import plex_sign_in
 
 
 async def _rows(database_url: str) -> list[ServiceConnection]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -11,93 +11,27 @@ import pytest
 
 from medianest.app import create_app
 from tests.conftest import SettingsFactory
-from tests.factories.users import PASSWORD, make_user
 from tests.fakes.plex_server import FakePlexServer, png_size
-from tests.fakes.plex_tv import FakePlexTv, server_resource
-from tests.integration.auth.conftest import csrf, finish_first_run, sign_in
+from tests.integration.auth.conftest import csrf
 from tests.support.app import Started, ok_data, started
-
-OWNER_ID, FRIEND_ID = 1000, 2000
-FRIEND_TOKEN, FRIEND_SERVER_TOKEN = "friend-plex-tv-token", "friend-token-for-the-server"
-
-
-@pytest.fixture(scope="module")
-def plex_server() -> Iterator[FakePlexServer]:
-    fake = FakePlexServer().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture(scope="module")
-def plex_tv_server() -> Iterator[FakePlexTv]:
-    fake = FakePlexTv().start()
-    yield fake
-    fake.stop()
+from tests.support.plex import FRIEND_SERVER_TOKEN, local_account, shared_with
 
 
 @pytest.fixture
 def fake(plex_server: FakePlexServer) -> FakePlexServer:
     """The Plex server; the friend's own server token sees Movies only."""
-    plex_server.reset()
-    plex_server.library.share(FRIEND_SERVER_TOKEN, "1")
-    return plex_server.start()
+    return shared_with(plex_server, FRIEND_SERVER_TOKEN, "1")
 
 
 @pytest.fixture
-def plex_tv(plex_tv_server: FakePlexTv, fake: FakePlexServer) -> FakePlexTv:
-    tv = plex_tv_server
-    tv.reset()
-    tv.add_account(fake.owner_token, id=OWNER_ID, username="owner")
-    tv.add_account(FRIEND_TOKEN, id=FRIEND_ID, username="friend")
-    tv.share(fake.owner_token, FRIEND_ID, fake.machine_identifier)
-    resource = server_resource("Home", fake.machine_identifier, access_token=FRIEND_SERVER_TOKEN)
-    tv.set_resources(FRIEND_TOKEN, [resource])
-    return tv
-
-
-@pytest.fixture
-async def medianest(
-    make_settings: SettingsFactory, database_url: str, fake: FakePlexServer, plex_tv: FakePlexTv
-) -> AsyncIterator[Started]:
-    settings = make_settings(
-        database_url=database_url,
-        plex_tv_url=plex_tv.url,
-        plex_app_url=plex_tv.url,
-        plex_url=fake.url,
-        plex_token=fake.owner_token,
-        youtube_dir=Path("/data/youtube"),
-        http_connect_timeout=0.5,
-        http_read_timeout=0.3,
-    )
-    async with started(create_app(settings)) as app:
+async def medianest(plex_settings: SettingsFactory) -> AsyncIterator[Started]:
+    async with started(create_app(plex_settings(youtube_dir=Path("/data/youtube")))) as app:
         yield app
 
 
 @pytest.fixture
-async def admin(medianest: Started) -> AsyncIterator[httpx.AsyncClient]:
-    async with medianest.client() as http:
-        await finish_first_run(http)
-        yield http
-
-
-@pytest.fixture
-async def friend(medianest: Started, plex_tv: FakePlexTv) -> AsyncIterator[httpx.AsyncClient]:
-    """A browser signed in with Plex as the friend the owner shares Movies with."""
-    async with medianest.client(ip="203.0.113.20") as http:
-        pin = await http.post("/api/v1/auth/plex/pin", json={})
-        plex_tv.approve(pin.json()["data"]["id"], FRIEND_TOKEN)
-        verified = await http.post(
-            "/api/v1/auth/plex/verify", json={"pinId": pin.json()["data"]["id"]}
-        )
-        assert verified.status_code == 200, verified.text
-        yield http
-
-
-@pytest.fixture
 async def local_user(medianest: Started, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    await make_user(database_url, username="local-viewer")
-    async with medianest.client(ip="203.0.113.30") as http:
-        assert (await sign_in(http, "local-viewer", PASSWORD)).status_code == 200
+    async with local_account(medianest, database_url, "local-viewer") as http:
         yield http
 
 

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from urllib.parse import parse_qs
 
 import pytest
 
 from medianest.core.errors import UpstreamTimeout, UpstreamUnavailable, ValidationFailed
-from medianest.core.metrics import Metrics
-from medianest.core.resilience import Breakers
 from medianest.plex.client import (
     CollectionNotFound,
     ImageNotFound,
@@ -23,43 +21,21 @@ from medianest.plex.client import (
     PlexRejected,
     PlexServerClient,
     PlexUserToken,
-    build_plex_server_client,
 )
 from tests.conftest import SettingsFactory
 from tests.fakes.plex_server import OWNER_TOKEN, FakePlexServer, png_size
+from tests.support.plex import CLIENT_ID, server_client
 
 FAST = {"http_connect_timeout": 0.5, "http_read_timeout": 0.3}
-CLIENT_ID = "medianest-test-install"
 FRIEND = "server-token-of-a-friend"
-
-
-@pytest.fixture(scope="module")
-def plex_server() -> Iterator[FakePlexServer]:
-    fake = FakePlexServer().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def fake(plex_server: FakePlexServer) -> FakePlexServer:
-    plex_server.reset()
-    return plex_server.start()
 
 
 @pytest.fixture
 async def plex(
     make_settings: SettingsFactory, fake: FakePlexServer
 ) -> AsyncIterator[PlexServerClient]:
-    settings = make_settings(**FAST)
-    metrics = Metrics()
-    breakers = Breakers(settings, metrics)
-    await breakers.start()
-    client = build_plex_server_client(
-        settings, breakers, metrics, url=fake.url, client_identifier=CLIENT_ID
-    )
-    yield client
-    await client.aclose()
-    await breakers.close()
+    async with server_client(make_settings(**FAST), fake.url) as client:
+        yield client
 
 
 def query(fake: FakePlexServer, path: str) -> list[dict[str, list[str]]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -17,46 +17,15 @@ from medianest.core.jobs import JobStatus
 from medianest.core.platform import Platform
 from tests.conftest import SettingsFactory
 from tests.fakes.plex_server import FakePlexServer
-from tests.fakes.plex_tv import FakePlexTv, server_resource
-from tests.integration.auth.conftest import csrf, finish_first_run
+from tests.integration.auth.conftest import csrf
 from tests.support.app import Started, ok_data, started
-
-OWNER_ID, FRIEND_ID = 1000, 2000
-FRIEND_TOKEN, FRIEND_SERVER_TOKEN = "friend-plex-tv-token", "friend-token-for-the-server"
-
-
-@pytest.fixture(scope="module")
-def plex_server() -> Iterator[FakePlexServer]:
-    fake = FakePlexServer().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture(scope="module")
-def plex_tv_server() -> Iterator[FakePlexTv]:
-    fake = FakePlexTv().start()
-    yield fake
-    fake.stop()
+from tests.support.plex import FRIEND_SERVER_TOKEN, shared_with
 
 
 @pytest.fixture
 def fake(plex_server: FakePlexServer) -> FakePlexServer:
     """The Plex server; the friend's own server token sees Movies only."""
-    plex_server.reset()
-    plex_server.library.share(FRIEND_SERVER_TOKEN, "1")
-    return plex_server.start()
-
-
-@pytest.fixture
-def plex_tv(plex_tv_server: FakePlexTv, fake: FakePlexServer) -> FakePlexTv:
-    tv = plex_tv_server
-    tv.reset()
-    tv.add_account(fake.owner_token, id=OWNER_ID, username="owner")
-    tv.add_account(FRIEND_TOKEN, id=FRIEND_ID, username="friend")
-    tv.share(fake.owner_token, FRIEND_ID, fake.machine_identifier)
-    resource = server_resource("Home", fake.machine_identifier, access_token=FRIEND_SERVER_TOKEN)
-    tv.set_resources(FRIEND_TOKEN, [resource])
-    return tv
+    return shared_with(plex_server, FRIEND_SERVER_TOKEN, "1")
 
 
 @pytest.fixture
@@ -73,44 +42,11 @@ def cache_backend(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 @pytest.fixture
 async def medianest(
-    make_settings: SettingsFactory,
-    database_url: str,
-    fake: FakePlexServer,
-    plex_tv: FakePlexTv,
-    cache_backend: dict[str, Any],
+    plex_settings: SettingsFactory, cache_backend: dict[str, Any]
 ) -> AsyncIterator[Started]:
-    settings = make_settings(
-        **cache_backend,
-        database_url=database_url,
-        plex_tv_url=plex_tv.url,
-        plex_app_url=plex_tv.url,
-        plex_url=fake.url,
-        plex_token=fake.owner_token,
-        http_connect_timeout=0.5,
-        http_read_timeout=3.0,
-    )
+    settings = plex_settings(**cache_backend, http_read_timeout=3.0)
     async with started(create_app(settings)) as app:
         yield app
-
-
-@pytest.fixture
-async def admin(medianest: Started) -> AsyncIterator[httpx.AsyncClient]:
-    async with medianest.client() as http:
-        await finish_first_run(http)
-        yield http
-
-
-@pytest.fixture
-async def friend(medianest: Started, plex_tv: FakePlexTv) -> AsyncIterator[httpx.AsyncClient]:
-    """A browser signed in with Plex as the friend the owner shares Movies with."""
-    async with medianest.client(ip="203.0.113.20") as http:
-        pin = await http.post("/api/v1/auth/plex/pin", json={})
-        plex_tv.approve(pin.json()["data"]["id"], FRIEND_TOKEN)
-        verified = await http.post(
-            "/api/v1/auth/plex/verify", json={"pinId": pin.json()["data"]["id"]}
-        )
-        assert verified.status_code == 200, verified.text
-        yield http
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -16,8 +16,7 @@ from medianest.core.errors import UpstreamUnavailable
 from medianest.core.jobs import Job, JobStatus
 from medianest.core.metrics import Metrics
 from medianest.core.queue import JobQueue
-from medianest.core.resilience import Breakers
-from medianest.plex.client import PlexServerClient, build_plex_server_client
+from medianest.plex.client import PlexServerClient
 from medianest.plex.library_index import (
     SYNC_FULL,
     SYNC_INCREMENTAL,
@@ -29,6 +28,7 @@ from medianest.plex.library_index import (
 from medianest.plex.models import SYNC_RUN_ID, PlexItem, PlexSyncRun
 from tests.conftest import SettingsFactory
 from tests.fakes.plex_server import OWNER_TOKEN, FakePlexServer
+from tests.support.plex import fresh, server_client
 
 # The seeded 6 + 1 movies and 2 shows, and as many again generated: 449 in three libraries.
 GENERATED = {"1": 300, "2": 100, "3": 40}
@@ -40,17 +40,9 @@ FRIEND = "server-token-of-a-friend"
 AT_WATERMARK = 3
 
 
-@pytest.fixture(scope="module")
-def plex_server() -> Iterator[FakePlexServer]:
-    fake = FakePlexServer().start()
-    yield fake
-    fake.stop()
-
-
 @pytest.fixture
 def fake(plex_server: FakePlexServer) -> FakePlexServer:
-    plex_server.reset()
-    plex_server.start()
+    fresh(plex_server)
     for section, n in GENERATED.items():
         plex_server.library.add_items(section, n)
     return plex_server
@@ -61,15 +53,8 @@ async def plex(
     make_settings: SettingsFactory, fake: FakePlexServer
 ) -> AsyncIterator[PlexServerClient]:
     settings = make_settings(http_connect_timeout=0.5, http_read_timeout=3.0)
-    metrics = Metrics()
-    breakers = Breakers(settings, metrics)
-    await breakers.start()
-    client = build_plex_server_client(
-        settings, breakers, metrics, url=fake.url, client_identifier="medianest-test-install"
-    )
-    yield client
-    await client.aclose()
-    await breakers.close()
+    async with server_client(settings, fake.url) as client:
+        yield client
 
 
 @pytest.fixture

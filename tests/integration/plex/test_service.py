@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,39 +41,22 @@ from medianest.plex.service import PlexService
 from tests.conftest import SettingsFactory
 from tests.fakes.plex_server import OWNER_TOKEN, FakePlexServer, png_size
 from tests.fakes.plex_tv import FakePlexTv, server_resource
+from tests.support.plex import CLIENT_ID, FRIEND_SERVER_TOKEN, FRIEND_TOKEN, fresh, shared_with
 
-CLIENT_ID = "medianest-test-install"
-FRIEND_TOKEN, FRIEND_SERVER_TOKEN = "friend-plex-tv-token", "friend-token-for-the-server"
 NEIGHBOUR_TOKEN, NEIGHBOUR_SERVER_TOKEN = "neighbour-plex-tv-token", "neighbour-server-token"
-
-
-@pytest.fixture(scope="module")
-def plex_server() -> Iterator[FakePlexServer]:
-    fake = FakePlexServer().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture(scope="module")
-def plex_tv_server() -> Iterator[FakePlexTv]:
-    fake = FakePlexTv().start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture
 def fake(plex_server: FakePlexServer) -> FakePlexServer:
     """The Plex server: Movies shared with the friend, TV Shows with the neighbour."""
-    plex_server.reset()
-    plex_server.library.share(FRIEND_SERVER_TOKEN, "1")
+    shared_with(plex_server, FRIEND_SERVER_TOKEN, "1")
     plex_server.library.share(NEIGHBOUR_SERVER_TOKEN, "2")
-    return plex_server.start()
+    return plex_server
 
 
 @pytest.fixture
 def plex_tv(plex_tv_server: FakePlexTv, fake: FakePlexServer) -> FakePlexTv:
-    tv = plex_tv_server
-    tv.reset()
+    tv = fresh(plex_tv_server)
     for token, account_id, server_token in [
         (FRIEND_TOKEN, 2000, FRIEND_SERVER_TOKEN),
         (NEIGHBOUR_TOKEN, 3000, NEIGHBOUR_SERVER_TOKEN),

@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -26,49 +26,27 @@ from medianest.core.db import Database, utc_now
 from medianest.core.jobs import Job, JobStatus
 from medianest.core.metrics import Metrics
 from medianest.core.queue import JobQueue
-from medianest.core.resilience import Breakers
 from medianest.plex.callers import PlexNotConnected
-from medianest.plex.client import PlexServerClient, build_plex_server_client
+from medianest.plex.client import PlexServerClient
 from medianest.plex.library_index import SYNC_FULL, SYNC_INCREMENTAL, LibraryIndex
 from medianest.plex.models import SYNC_RUN_ID, PlexItem, PlexSyncRun
 from medianest.plex.sync import LibrarySync
 from tests.conftest import SettingsFactory
-from tests.factories.users import PASSWORD, make_user
 from tests.fakes.plex_server import OWNER_TOKEN, FakePlexServer
-from tests.integration.auth.conftest import csrf, finish_first_run, sign_in
+from tests.integration.auth.conftest import csrf
 from tests.support.app import Started, ok_data, started
+from tests.support.plex import local_account, server_client, settings_with_plex
 
 SEEDED = {"1": 6, "2": 2, "3": 1}
 NOWHERE = "http://127.0.0.1:9"
 
 
-@pytest.fixture(scope="module")
-def plex_server() -> Iterator[FakePlexServer]:
-    fake = FakePlexServer().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def fake(plex_server: FakePlexServer) -> FakePlexServer:
-    plex_server.reset()
-    return plex_server.start()
-
-
 def app_settings(
     make_settings: SettingsFactory, database_url: str, fake: FakePlexServer, **overrides: Any
 ) -> Settings:
-    values: dict[str, Any] = {
-        "database_url": database_url,
-        "plex_tv_url": NOWHERE,
-        "plex_app_url": NOWHERE,
-        "plex_url": fake.url,
-        "plex_token": fake.owner_token,
-        "http_connect_timeout": 0.5,
-        "http_read_timeout": 5.0,
-        **overrides,
-    }
-    return make_settings(**values)
+    return settings_with_plex(
+        make_settings, database_url, NOWHERE, fake, http_read_timeout=5.0, **overrides
+    )
 
 
 @pytest.fixture
@@ -80,17 +58,8 @@ async def medianest(
 
 
 @pytest.fixture
-async def admin(medianest: Started) -> AsyncIterator[httpx.AsyncClient]:
-    async with medianest.client() as http:
-        await finish_first_run(http)
-        yield http
-
-
-@pytest.fixture
 async def user(medianest: Started, database_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    await make_user(database_url, username="viewer")
-    async with medianest.client(ip="203.0.113.30") as http:
-        assert (await sign_in(http, "viewer", PASSWORD)).status_code == 200
+    async with local_account(medianest, database_url, "viewer") as http:
         yield http
 
 
@@ -257,15 +226,8 @@ async def plex_client(
     make_settings: SettingsFactory, fake: FakePlexServer
 ) -> AsyncIterator[PlexServerClient]:
     settings = make_settings(http_connect_timeout=0.5, http_read_timeout=5.0)
-    metrics = Metrics()
-    breakers = Breakers(settings, metrics)
-    await breakers.start()
-    client = build_plex_server_client(
-        settings, breakers, metrics, url=fake.url, client_identifier="medianest-test-install"
-    )
-    yield client
-    await client.aclose()
-    await breakers.close()
+    async with server_client(settings, fake.url) as client:
+        yield client
 
 
 Connect = Callable[[], Awaitable[tuple[PlexServerClient, str]]]

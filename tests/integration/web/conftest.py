@@ -15,13 +15,18 @@ from medianest.app import create_app
 from medianest.auth.models import Role, User
 from medianest.auth.passwords import PasswordHasher
 from tests.conftest import SettingsFactory
+from tests.integration.auth.conftest import admin
 from tests.support.app import ok_data, running
+from tests.support.plex import friend, plex_server, plex_settings, plex_tv, plex_tv_server
 
 PAGE = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 ADMIN_PASSWORD = "plum-orchard-lantern-42"
 MEMBER_PASSWORD = "quiet-river-meadow-17"
 
 AppFactory = Callable[..., FastAPI]
+
+# The shared fixtures of the library pages, against the fake Plex server and fake plex.tv.
+__all__ = ["admin", "friend", "plex_server", "plex_settings", "plex_tv", "plex_tv_server"]
 
 
 class Browser:

@@ -4,7 +4,7 @@ that a shared user sees only the libraries shared with them."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -12,82 +12,21 @@ import pytest
 from medianest.app import create_app
 from tests.conftest import SettingsFactory
 from tests.fakes.plex_server import FakePlexServer
-from tests.fakes.plex_tv import FakePlexTv, server_resource
-from tests.integration.auth.conftest import finish_first_run
 from tests.integration.web.conftest import MEMBER_PASSWORD, PAGE, AppFactory, browse
 from tests.support.app import Started, started
-
-FRIEND_ID = 2000
-FRIEND_TOKEN, FRIEND_SERVER_TOKEN = "friend-plex-tv-token", "friend-token-for-the-server"
-
-
-@pytest.fixture(scope="module")
-def plex_server() -> Iterator[FakePlexServer]:
-    fake = FakePlexServer().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture(scope="module")
-def plex_tv_server() -> Iterator[FakePlexTv]:
-    fake = FakePlexTv().start()
-    yield fake
-    fake.stop()
+from tests.support.plex import FRIEND_SERVER_TOKEN, shared_with
 
 
 @pytest.fixture
 def fake(plex_server: FakePlexServer) -> FakePlexServer:
     """The Plex server; the friend's own server token sees Movies and TV Shows, not YouTube."""
-    plex_server.reset()
-    plex_server.library.share(FRIEND_SERVER_TOKEN, "1", "2")
-    return plex_server.start()
+    return shared_with(plex_server, FRIEND_SERVER_TOKEN, "1", "2")
 
 
 @pytest.fixture
-def plex_tv(plex_tv_server: FakePlexTv, fake: FakePlexServer) -> FakePlexTv:
-    tv = plex_tv_server
-    tv.reset()
-    tv.add_account(fake.owner_token, id=1000, username="owner")
-    tv.add_account(FRIEND_TOKEN, id=FRIEND_ID, username="friend")
-    tv.share(fake.owner_token, FRIEND_ID, fake.machine_identifier)
-    resource = server_resource("Home", fake.machine_identifier, access_token=FRIEND_SERVER_TOKEN)
-    tv.set_resources(FRIEND_TOKEN, [resource])
-    return tv
-
-
-@pytest.fixture
-async def medianest(
-    make_settings: SettingsFactory, database_url: str, fake: FakePlexServer, plex_tv: FakePlexTv
-) -> AsyncIterator[Started]:
-    settings = make_settings(
-        database_url=database_url,
-        plex_tv_url=plex_tv.url,
-        plex_app_url=plex_tv.url,
-        plex_url=fake.url,
-        plex_token=fake.owner_token,
-        http_connect_timeout=0.5,
-        http_read_timeout=0.3,
-    )
-    async with started(create_app(settings)) as app:
+async def medianest(plex_settings: SettingsFactory) -> AsyncIterator[Started]:
+    async with started(create_app(plex_settings())) as app:
         yield app
-
-
-@pytest.fixture
-async def admin(medianest: Started) -> AsyncIterator[httpx.AsyncClient]:
-    async with medianest.client() as http:
-        await finish_first_run(http)
-        yield http
-
-
-@pytest.fixture
-async def friend(medianest: Started, plex_tv: FakePlexTv) -> AsyncIterator[httpx.AsyncClient]:
-    """Signed in with Plex as the friend the owner shares Movies and TV Shows with."""
-    async with medianest.client(ip="203.0.113.20") as http:
-        pin = (await http.post("/api/v1/auth/plex/pin", json={})).json()["data"]
-        plex_tv.approve(pin["id"], FRIEND_TOKEN)
-        verified = await http.post("/api/v1/auth/plex/verify", json={"pinId": pin["id"]})
-        assert verified.status_code == 200, verified.text
-        yield http
 
 
 async def page(http: httpx.AsyncClient, path: str) -> httpx.Response:
