@@ -1,4 +1,4 @@
-"""Named rate limits over a moving window, kept in memory or in Redis.
+"""Named rate limits (moving windows; a fixed one for the general API limit), in memory or Redis.
 
 Limits protect the service; they are not worth an outage. When Redis stops answering, every check
 is allowed (fail open) until it answers again, with one log line when that starts and one when it
@@ -19,8 +19,8 @@ from typing import Any, Literal, NoReturn, TypeVar, get_args
 import limits
 import redis.asyncio
 import structlog
+from limits.aio import strategies
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
-from limits.aio.strategies import MovingWindowRateLimiter
 from redis.exceptions import RedisError
 
 from medianest.config import Settings
@@ -85,7 +85,15 @@ class RateLimiter:
                 key_prefix=f"{settings.redis_prefix}:rl",
                 **options,
             )
-        self._limiter = MovingWindowRateLimiter(self._storage)
+        # The general API limit sits in front of every request and guards the service, not an
+        # allowance anyone reads: a fixed window (one counter per key) does. The others (sign-in
+        # lockouts, downloads and requests per hour) are allowances people are told about, so
+        # they keep the moving window's exact "wait until" (it keeps one entry per allowed hit).
+        moving = strategies.MovingWindowRateLimiter(self._storage)
+        self._limiters: dict[str, strategies.RateLimiter] = {
+            name: strategies.FixedWindowRateLimiter(self._storage) if name == "api" else moving
+            for name in get_args(LimitName)
+        }
         self._down = False
         self._next_attempt = 0.0
 
@@ -116,7 +124,9 @@ class RateLimiter:
         Raises `RateLimited` (nothing consumed) when the allowance is spent.
         """
         item = self._item(limit, cost)
-        if not await self._guard(lambda: self._limiter.hit(item, limit, key, cost=cost), True):
+        if not await self._guard(
+            lambda: self._limiters[limit].hit(item, limit, key, cost=cost), True
+        ):
             await self._refuse(limit, key)
 
     async def check(self, limit: LimitName, key: str, *, cost: int = 1) -> None:
@@ -127,12 +137,16 @@ class RateLimiter:
     async def test(self, limit: LimitName, key: str, *, cost: int = 1) -> bool:
         """Whether a hit of `cost` would be allowed now; consumes nothing."""
         item = self._item(limit, cost)
-        return await self._guard(lambda: self._limiter.test(item, limit, key, cost=cost), True)
+        return await self._guard(
+            lambda: self._limiters[limit].test(item, limit, key, cost=cost), True
+        )
 
     async def remaining(self, limit: LimitName, key: str) -> LimitState:
         item = self._items[limit]
         full = LimitState(limit=item.amount, remaining=item.amount, retry_after=0)
-        stats = await self._guard(lambda: self._limiter.get_window_stats(item, limit, key), None)
+        stats = await self._guard(
+            lambda: self._limiters[limit].get_window_stats(item, limit, key), None
+        )
         if stats is None:
             return full
         remaining = max(0, stats.remaining)
@@ -142,7 +156,7 @@ class RateLimiter:
     async def clear(self, limit: LimitName, key: str) -> None:
         """Forget every hit `key` made under `limit` (e.g. failed sign-ins after a success)."""
         item = self._items[limit]
-        await self._guard(lambda: self._limiter.clear(item, limit, key), None)
+        await self._guard(lambda: self._limiters[limit].clear(item, limit, key), None)
 
     def _item(self, limit: LimitName, cost: int) -> limits.RateLimitItem:
         if cost < 1:
