@@ -232,7 +232,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except Exception:
             return None
         scope.setdefault("state", {})[VERIFIED_CLAIMS] = (token, claims)
-        return str(claims.user_id)
+        return claims.user_key
 
     # Added innermost first: the edge middleware must wrap everything, including CORS answers.
     app.add_middleware(

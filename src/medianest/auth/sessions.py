@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
+from pydantic import BaseModel, ConfigDict, TypeAdapter
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from ua_parser import parse as parse_user_agent
@@ -79,8 +80,25 @@ def describe_device(user_agent: str | None) -> str:
     return (browser if browser and browser != "Other" else user_agent[:60]) or "Unknown device"
 
 
+_PRINCIPAL_PREFIX = "auth:principal:"
+_PRINCIPALS_KEPT = 10_000
+
+
+class _Snapshot(BaseModel):
+    """The cached form of a live session (`_load_principal`), read once per cached value."""
+
+    model_config = ConfigDict(frozen=True)
+
+    expires_at: datetime
+    last_seen_at: datetime
+    user: dict[str, Any]
+
+
+_SNAPSHOT: TypeAdapter[_Snapshot | None] = TypeAdapter(_Snapshot | None)
+
+
 def _principal_key(user_id: uuid.UUID, session_id: uuid.UUID | str) -> str:
-    return f"auth:principal:{user_id}:{session_id}"
+    return f"{_PRINCIPAL_PREFIX}{user_id}:{session_id}"
 
 
 def _user_snapshot(user: User) -> dict[str, Any]:
@@ -106,6 +124,7 @@ class SessionService:
         self._cache = cache
         self._jwt = jwt
         self._hasher = hasher
+        self._principals: dict[str, tuple[_Snapshot, Principal]] = {}
 
     async def create(
         self,
@@ -188,19 +207,27 @@ class SessionService:
         user_id, session_id = claims.user_id, claims.session_id
         # One cache entry per (user, session): one lookup per request. Revoking a session drops
         # its entry; a change to the user drops all of theirs (`forget_user`).
-        entry = await self._cache.get_or_set(
-            _principal_key(user_id, session_id),
-            lambda: self._load_principal(user_id, session_id),
-            ttl=SNAPSHOT_TTL,
+        key = f"{_PRINCIPAL_PREFIX}{claims.user_key}:{claims.session_key}"
+        snapshot = await self._cache.get_or_set_typed(
+            key, lambda: self._load_principal(user_id, session_id), _SNAPSHOT, ttl=SNAPSHOT_TTL
         )
-        if entry is None:
+        if snapshot is None:
             raise SessionRevoked
         now = utc_now()
-        if datetime.fromisoformat(entry["expires_at"]) <= now:
+        if snapshot.expires_at <= now:
             raise SessionRevoked("Your session has expired. Sign in again.")
-        if datetime.fromisoformat(entry["last_seen_at"]) < now - LAST_SEEN_EVERY:
+        if snapshot.last_seen_at < now - LAST_SEEN_EVERY:
             await self._touch(user_id, session_id)
-        return Principal(**{**entry["user"], "id": user_id, "session_id": session_id})
+        # The snapshot object stays the same while its cache entry is unchanged, and so may the
+        # principal made from it.
+        made = self._principals.get(key)
+        if made is not None and made[0] is snapshot:
+            return made[1]
+        principal = Principal(**{**snapshot.user, "id": user_id, "session_id": session_id})
+        if len(self._principals) >= _PRINCIPALS_KEPT:
+            self._principals.clear()
+        self._principals[key] = (snapshot, principal)
+        return principal
 
     async def list_for_user(self, session: AsyncSession, user_id: uuid.UUID) -> list[DeviceSession]:
         rows = await session.scalars(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import jwt
@@ -29,6 +29,14 @@ class AccessClaims:
     user_id: uuid.UUID
     session_id: uuid.UUID
     expires_at: datetime
+    # The ids as text, made once per verified token rather than on every request that keys a
+    # cache entry or a rate limit by them.
+    user_key: str = field(init=False, repr=False, compare=False)
+    session_key: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "user_key", str(self.user_id))
+        object.__setattr__(self, "session_key", str(self.session_id))
 
 
 class JwtService:

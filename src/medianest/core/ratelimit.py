@@ -68,8 +68,12 @@ class RateLimiter:
         }
         self._pool: redis.asyncio.ConnectionPool | None = None
         self._storage: Storage
+        # In memory, the API limit's counters live apart from the moving windows: after every
+        # hit the memory storage sweeps its moving-window keys (sign-ins of the last 15 minutes)
+        # through a worker thread, which the limit checked on every request must not pay for.
+        api_storage: Storage
         if settings.redis_url is None:
-            self._storage = MemoryStorage()
+            self._storage, api_storage = MemoryStorage(), MemoryStorage()
         else:
             # The pool is built by redis-py from the configured URL (so every URL form it accepts
             # works, credentials included) and owned here, because limits never closes its client.
@@ -85,15 +89,17 @@ class RateLimiter:
                 key_prefix=f"{settings.redis_prefix}:rl",
                 **options,
             )
+            api_storage = self._storage
         # The general API limit sits in front of every request and guards the service, not an
         # allowance anyone reads: a fixed window (one counter per key) does. The others (sign-in
         # lockouts, downloads and requests per hour) are allowances people are told about, so
         # they keep the moving window's exact "wait until" (it keeps one entry per allowed hit).
         moving = strategies.MovingWindowRateLimiter(self._storage)
         self._limiters: dict[str, strategies.RateLimiter] = {
-            name: strategies.FixedWindowRateLimiter(self._storage) if name == "api" else moving
+            name: strategies.FixedWindowRateLimiter(api_storage) if name == "api" else moving
             for name in get_args(LimitName)
         }
+        self._memories = [x for x in (self._storage, api_storage) if isinstance(x, MemoryStorage)]
         self._down = False
         self._next_attempt = 0.0
 
@@ -111,8 +117,8 @@ class RateLimiter:
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.aclose()
-        elif isinstance(self._storage, MemoryStorage):
-            timer = self._storage.timer
+        for memory in self._memories:
+            timer = memory.timer
             if timer is not None and not timer.done():
                 timer.cancel()
                 with suppress(asyncio.CancelledError):
