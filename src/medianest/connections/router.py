@@ -3,12 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from medianest.auth.cookies import PIN_COOKIE, PIN_COOKIE_PATH
 from medianest.auth.deps import AdminUser, ClientDep
+from medianest.connections.deps import ConnectionServiceDep
 from medianest.connections.schemas import (
     PlexAccountRead,
     PlexConnectionRead,
@@ -20,19 +19,11 @@ from medianest.connections.schemas import (
     PlexServerRead,
     PlexTestResult,
 )
-from medianest.connections.service import ConnectionService, PlexStatus
+from medianest.connections.service import PlexStatus
 from medianest.core.deps import DbSession
 from medianest.core.schemas import Envelope
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
-
-
-async def _service(request: Request) -> ConnectionService:
-    service: ConnectionService = request.state.services.connections
-    return service
-
-
-ConnectionServiceDep = Annotated[ConnectionService, Depends(_service)]
 
 
 def _status(status: PlexStatus) -> PlexConnectionRead:

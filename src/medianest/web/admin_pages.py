@@ -6,16 +6,14 @@ panel talk to the JSON API from `static/js/admin_plex.js`.
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
-from medianest.connections.service import ConnectionService
+from medianest.connections.deps import ConnectionServiceDep
 from medianest.core.deps import DbSession
 from medianest.core.routing import attach
-from medianest.web.shell import PageRoute, WebShell
+from medianest.web.shell import PageRoute, Web
 from medianest.web.viewer import AdminViewer, PageRedirect
 
 ADMIN_HOME = "/admin/plex"
@@ -23,20 +21,6 @@ ADMIN_HOME = "/admin/plex"
 router = APIRouter(
     route_class=PageRoute, include_in_schema=False, default_response_class=HTMLResponse
 )
-
-
-async def _web(request: Request) -> WebShell:
-    shell: WebShell = request.app.state.web
-    return shell
-
-
-async def _connections(request: Request) -> ConnectionService:
-    service: ConnectionService = request.state.services.connections
-    return service
-
-
-Web = Annotated[WebShell, Depends(_web)]
-ConnectionServiceDep = Annotated[ConnectionService, Depends(_connections)]
 
 
 @router.get("/admin")

@@ -26,7 +26,7 @@ from medianest.plex.client import LibraryNotFound
 from medianest.plex.deps import PlexServiceDep
 from medianest.plex.schemas import Collection, ItemDetail, Library, LibraryItem
 from medianest.plex.service import MAX_QUERY_LENGTH, Cached, ItemOrder, PlexService
-from medianest.web.shell import PageRoute, WebShell
+from medianest.web.shell import PageRoute, Web, WebShell
 from medianest.web.viewer import SignedInViewer, Viewer
 
 PAGE_SIZE = 40
@@ -185,18 +185,12 @@ router = APIRouter(
 )
 
 
-async def _web(request: Request) -> WebShell:
-    shell: WebShell = request.app.state.web
-    return shell
-
-
 async def _library_viewer(request: Request, viewer: SignedInViewer) -> Viewer:
     # Kept for LibraryRoute, which renders its page for this viewer.
     request.state.library_viewer = viewer
     return viewer
 
 
-Web = Annotated[WebShell, Depends(_web)]
 LibraryViewer = Annotated[Viewer, Depends(_library_viewer)]
 PageNumber = Annotated[int, Query(ge=1, le=100_000)]
 # Any other value (an old bookmark) lists by title rather than failing.

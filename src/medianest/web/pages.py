@@ -21,7 +21,7 @@ from medianest.core.routing import attach
 from medianest.web.assets import STATIC_DIR, STATIC_PREFIX, VersionedStaticFiles
 from medianest.web.features import home_cards
 from medianest.web.humanize import AUDIT_ACTIONS
-from medianest.web.shell import PageRoute, WebShell
+from medianest.web.shell import PageRoute, Web, WebShell
 from medianest.web.viewer import (
     CHANGE_PASSWORD_PATH,
     AdminViewer,
@@ -40,17 +40,11 @@ router = APIRouter(
 )
 
 
-async def _web(request: Request) -> WebShell:
-    shell: WebShell = request.app.state.web
-    return shell
-
-
 async def _admin_service(request: Request) -> AdminService:
     service: AdminService = request.state.services.admin
     return service
 
 
-Web = Annotated[WebShell, Depends(_web)]
 AdminServiceDep = Annotated[AdminService, Depends(_admin_service)]
 NextPath = Annotated[str | None, Query(alias="next", max_length=2000)]
 

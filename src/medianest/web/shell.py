@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import jinja2
 import structlog
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -143,3 +143,12 @@ class PageRoute(APIRoute):
                 return shell.render_error(request, 500, "INTERNAL_ERROR", MediaNestError.message)
 
         return guarded
+
+
+async def _web(request: Request) -> WebShell:
+    shell: WebShell = request.app.state.web
+    return shell
+
+
+Web = Annotated[WebShell, Depends(_web)]
+"""The app's web shell, for a page route to render with."""
