@@ -24,8 +24,8 @@ from medianest.auth.mailer import Mailer
 from medianest.auth.passwords import PasswordHasher
 from medianest.auth.plex_access import build_plex_server_access
 from medianest.auth.plex_oauth import build_plex_tv_client
+from medianest.auth.router import NEVER_LIMITED, session_route
 from medianest.auth.router import router as auth_router
-from medianest.auth.router import session_route
 from medianest.auth.service import AuthService
 from medianest.auth.sessions import SessionService
 from medianest.auth.tokens import JwtService
@@ -43,11 +43,13 @@ from medianest.core.health import router as health_router
 from medianest.core.logging import configure_logging
 from medianest.core.middleware import ApiRateLimitMiddleware, EdgeMiddleware
 from medianest.core.platform import Platform
+from medianest.core.ratelimit import LimitName
 from medianest.core.routing import attach, serve_first
 from medianest.core.secrets import with_secrets
 from medianest.core.security import EncryptionService, TokenHasher
 from medianest.plex.admin_router import router as plex_admin_router
 from medianest.plex.client import PlexServerClient
+from medianest.plex.router import IMAGE_PATH
 from medianest.plex.router import router as plex_router
 from medianest.plex.service import PlexService
 from medianest.plex.sync import LibrarySync
@@ -236,7 +238,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     # Added innermost first: the edge middleware must wrap everything, including CORS answers.
     app.add_middleware(
-        ApiRateLimitMiddleware, hit=platform.limiter.hit, client_ip=scope_ip, identity=scope_user
+        ApiRateLimitMiddleware,
+        hit=platform.limiter.hit,
+        client_ip=scope_ip,
+        identity=scope_user,
+        limit_for=_api_limit_for,
     )
     if settings.cors_origins:
         app.add_middleware(
@@ -251,6 +257,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         EdgeMiddleware, metrics=platform.metrics, max_body_bytes=settings.max_body_bytes
     )
     return app
+
+
+def _api_limit_for(path: str) -> LimitName | None:
+    if path in NEVER_LIMITED:
+        return None
+    return "images" if path == IMAGE_PATH else "api"
 
 
 def _access_token(scope: Scope) -> str | None:

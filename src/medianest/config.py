@@ -78,7 +78,10 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     cache_max_entries: int = Field(default=10_000, ge=10)
 
-    rate_limit_api: str = "100/minute"
+    # Sized well above what one person does on the library pages (docs/configuration.md).
+    rate_limit_api: str = "600/minute"
+    # Posters and art a page shows, apart from the API's allowance: only a runaway client meets it.
+    rate_limit_images: str = "6000/minute"
     rate_limit_login: str = "10/15 minutes"
     rate_limit_youtube: str = "5/hour"
     rate_limit_media_requests: str = "20/hour"
@@ -118,7 +121,11 @@ class Settings(BaseSettings):
         return networks
 
     @field_validator(
-        "rate_limit_api", "rate_limit_login", "rate_limit_youtube", "rate_limit_media_requests"
+        "rate_limit_api",
+        "rate_limit_images",
+        "rate_limit_login",
+        "rate_limit_youtube",
+        "rate_limit_media_requests",
     )
     @classmethod
     def _rate_limit(cls, value: str) -> str:

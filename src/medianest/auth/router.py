@@ -53,6 +53,10 @@ from medianest.core.schemas import Envelope
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
+# Checking who is signed in and signing out must work however much else a client was refused:
+# no rate limit applies to them (a refused sign-out leaves a person signed in).
+NEVER_LIMITED = frozenset({"/api/v1/auth/session", "/api/v1/auth/logout"})
+
 POLL_INTERVAL_MS = 1000
 
 

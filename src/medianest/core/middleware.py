@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from medianest.core.context import reset_correlation_id, set_correlation_id
 from medianest.core.errors import RateLimited, TooLarge, error_response, internal_error_response
 from medianest.core.metrics import Metrics
+from medianest.core.ratelimit import LimitName
 
 log = structlog.get_logger(__name__)
 # Asked before building a per-request line: the level check is cached by the standard library.
@@ -153,37 +154,51 @@ class EdgeMiddleware:
 
 
 IdentityResolver = Callable[[Scope], str | None]
+LimitRule = Callable[[str], LimitName | None]
+"""The limit a request path spends, or None for a path no limit may refuse."""
 
 
 class ApiRateLimitMiddleware:
     """The general API limit: per signed-in user, or per client IP for anonymous callers.
 
     `identity` maps a request to a user id when it can tell cheaply; the accounts domain installs
-    one that reads the access token. Health, metrics and pages are not limited here.
+    one that reads the access token. `limit_for` names the limit a path spends (the app gives
+    images an allowance of their own, and keeps the session check and sign-out out of reach of
+    any limit). Health, metrics and pages are not limited here.
     """
 
     def __init__(
         self,
         app: ASGIApp,
         *,
-        hit: Callable[[Literal["api"], str], Awaitable[None]],
+        hit: Callable[[LimitName, str], Awaitable[None]],
         client_ip: Callable[[Scope], str],
         identity: IdentityResolver | None = None,
+        limit_for: LimitRule | None = None,
     ) -> None:
         self.app = app
         self.hit = hit
         self.client_ip = client_ip
         self.identity = identity
+        self.limit_for = limit_for or _everything_spends_api
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith("/api/v1/"):
             await self.app(scope, receive, send)
             return
+        limit = self.limit_for(scope["path"])
+        if limit is None:
+            await self.app(scope, receive, send)
+            return
         user = self.identity(scope) if self.identity is not None else None
         key = f"user:{user}" if user else f"ip:{self.client_ip(scope)}"
         try:
-            await self.hit("api", key)
+            await self.hit(limit, key)
         except RateLimited as exc:
             await error_response(exc)(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+def _everything_spends_api(_: str) -> Literal["api"]:
+    return "api"

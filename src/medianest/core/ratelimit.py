@@ -27,7 +27,7 @@ from medianest.config import Settings
 from medianest.core.errors import RateLimited
 from medianest.core.metrics import Metrics
 
-LimitName = Literal["api", "login", "youtube", "media_requests"]
+LimitName = Literal["api", "images", "login", "youtube", "media_requests"]
 
 T = TypeVar("T")
 
@@ -38,10 +38,13 @@ _BACKEND_ERRORS = (RedisError, OSError)
 
 _MESSAGES: dict[str, str] = {
     "api": "Too many requests. Wait {wait} and try again.",
+    "images": "Too many images at once. Wait {wait} and try again.",
     "login": "Too many sign-in attempts. Wait {wait} and try again.",
     "youtube": "You can start {allowance} per {period}. Try again in {wait}.",
     "media_requests": "You can make {allowance} per {period}. Try again in {wait}.",
 }
+# Limits in front of requests (guarding the service, not allowances anyone reads): fixed windows.
+_GUARDS = frozenset({"api", "images"})
 # What one hit counts, for the messages that state the allowance.
 _UNITS = {"youtube": "download", "media_requests": "media request"}
 
@@ -68,7 +71,7 @@ class RateLimiter:
         }
         self._pool: redis.asyncio.ConnectionPool | None = None
         self._storage: Storage
-        # In memory, the API limit's counters live apart from the moving windows: after every
+        # In memory, the guards' counters live apart from the moving windows: after every
         # hit the memory storage sweeps its moving-window keys (sign-ins of the last 15 minutes)
         # through a worker thread, which the limit checked on every request must not pay for.
         api_storage: Storage
@@ -90,13 +93,13 @@ class RateLimiter:
                 **options,
             )
             api_storage = self._storage
-        # The general API limit sits in front of every request and guards the service, not an
-        # allowance anyone reads: a fixed window (one counter per key) does. The others (sign-in
+        # The general API and image limits sit in front of requests and guard the service, not
+        # allowances anyone reads: a fixed window (one counter per key) does. The others (sign-in
         # lockouts, downloads and requests per hour) are allowances people are told about, so
         # they keep the moving window's exact "wait until" (it keeps one entry per allowed hit).
         moving = strategies.MovingWindowRateLimiter(self._storage)
         self._limiters: dict[str, strategies.RateLimiter] = {
-            name: strategies.FixedWindowRateLimiter(api_storage) if name == "api" else moving
+            name: strategies.FixedWindowRateLimiter(api_storage) if name in _GUARDS else moving
             for name in get_args(LimitName)
         }
         self._memories = [x for x in (self._storage, api_storage) if isinstance(x, MemoryStorage)]

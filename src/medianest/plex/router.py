@@ -36,6 +36,10 @@ from medianest.plex.service import (
 
 router = APIRouter(prefix="/api/v1/plex", tags=["plex"])
 
+# Posters load by the hundred as a person scrolls: they spend an allowance of their own, not the
+# general API limit.
+IMAGE_PATH = "/api/v1/plex/image"
+
 PLEX_KEY = r"^[0-9]{1,12}$"
 MAX_COLLECTION_ITEMS = 1000
 

@@ -169,9 +169,28 @@ class TestGeneralLimitPerUser:
             async with medianest.client() as login:
                 dad = (await sign_in(login, "dad", PASSWORD)).json()["data"]["token"]
             mum_codes = [
-                (await http.get("/api/v1/auth/session", headers=bearer(mum))).status_code
+                (await http.get("/api/v1/auth/sessions", headers=bearer(mum))).status_code
                 for _ in range(5)
             ]
-            dad_code = (await http.get("/api/v1/auth/session", headers=bearer(dad))).status_code
+            dad_code = (await http.get("/api/v1/auth/sessions", headers=bearer(dad))).status_code
         assert mum_codes == [200, 200, 200, 200, 429]
         assert dad_code == 200
+
+    async def test_a_user_past_the_limit_is_still_told_who_they_are_and_can_sign_out(
+        self, make_settings: SettingsFactory, database_url: str
+    ) -> None:
+        from medianest.app import create_app
+        from tests.support.app import started
+
+        app = create_app(make_settings(database_url=database_url, rate_limit_api="2/minute"))
+        await make_user(database_url, username="mum")
+        async with started(app) as medianest, medianest.client() as http:
+            await sign_in(http, "mum", PASSWORD)
+            spent = [(await http.get("/api/v1/auth/sessions")).status_code for _ in range(3)]
+            checks = [(await http.get("/api/v1/auth/session")).status_code for _ in range(5)]
+            signed_out = await http.post("/api/v1/auth/logout", headers=csrf(http))
+            after = await http.get("/api/v1/auth/session")
+        assert spent == [200, 200, 429]
+        assert checks == [200] * 5
+        assert signed_out.status_code == 200
+        assert after.status_code == 401

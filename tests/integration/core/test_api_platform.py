@@ -78,7 +78,9 @@ class TestGeneralRateLimit:
         redis_prefix: str,
     ) -> None:
         extra = {"redis_url": redis_url, "redis_prefix": redis_prefix} if backend == "redis" else {}
-        app = create_app(make_settings(database_url=database_url, **extra))
+        app = create_app(
+            make_settings(database_url=database_url, rate_limit_api="100/minute", **extra)
+        )
         async with running(app) as http:
             answers = [(await http.get("/api/v1/nothing")).status_code for _ in range(100)]
             refused = await http.get("/api/v1/nothing")
@@ -91,6 +93,32 @@ class TestGeneralRateLimit:
         assert refused.headers["retry-after"] == str(error["retryAfter"])
         assert refused.headers["x-correlation-id"] == error["correlationId"]
         assert health.status_code == 200  # probes are never limited
+
+    @pytest.mark.parametrize("backend", ["memory", "redis"])
+    async def test_images_spend_an_allowance_of_their_own(
+        self,
+        backend: str,
+        make_settings: SettingsFactory,
+        database_url: str,
+        redis_url: str,
+        redis_prefix: str,
+    ) -> None:
+        extra = {"redis_url": redis_url, "redis_prefix": redis_prefix} if backend == "redis" else {}
+        settings = make_settings(
+            database_url=database_url,
+            rate_limit_api="2/minute",
+            rate_limit_images="30/minute",
+            **extra,
+        )
+        app = create_app(settings)
+        poster = "/api/v1/plex/image?path=/library/metadata/1/thumb/1"
+        async with running(app) as http:
+            posters = [(await http.get(poster)).status_code for _ in range(30)]
+            api = [(await http.get("/api/v1/nothing")).status_code for _ in range(3)]
+            one_poster_too_many = await http.get(poster)
+        assert posters == [401] * 30  # signed out, but never refused for the API's allowance
+        assert api == [404, 404, 429]
+        assert one_poster_too_many.status_code == 429
 
     async def test_limits_are_per_client_address(
         self, make_settings: SettingsFactory, database_url: str

@@ -53,7 +53,7 @@ class TestHit:
     async def test_allows_the_limit_then_refuses_with_retry_after(
         self, make_limiter: LimiterFactory
     ) -> None:
-        limiter = await make_limiter()
+        limiter = await make_limiter(rate_limit_api="100/minute")
         await _hits(limiter, 100)
 
         with pytest.raises(RateLimited) as refused:

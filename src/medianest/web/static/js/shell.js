@@ -1,4 +1,4 @@
-// Every page: the theme toggle and the sign-out buttons.
+// Every page: the theme toggle, the sign-out buttons, and a placeholder for art that cannot load.
 
 import { api } from "./api.js";
 
@@ -68,4 +68,33 @@ for (const button of document.querySelectorAll("[data-sign-out]")) {
     }
     location.assign("/login");
   });
+}
+
+// A poster that cannot load (Plex gone, the art deleted) becomes a calm frame with the title in
+// it instead of the browser's broken-image mark. Image errors do not bubble, hence the capture.
+function replaceBroken(img) {
+  if (!img.matches("img.poster, img.search-thumb")) return;
+  const frame = document.createElement("span");
+  frame.className = `${img.className} poster-empty poster-missing`;
+  const title = img.dataset.title || "";
+  if (title) {
+    frame.setAttribute("role", "img");
+    frame.setAttribute("aria-label", title);
+    const text = document.createElement("span");
+    text.className = "poster-missing-title";
+    text.textContent = title;
+    text.setAttribute("aria-hidden", "true");
+    frame.append(text);
+  } else {
+    frame.setAttribute("aria-hidden", "true");
+  }
+  img.replaceWith(frame);
+}
+
+document.addEventListener("error", (event) => {
+  if (event.target instanceof HTMLImageElement) replaceBroken(event.target);
+}, true);
+// Images that failed before this module ran.
+for (const img of document.querySelectorAll("img.poster, img.search-thumb")) {
+  if (img.complete && img.naturalWidth === 0 && img.getAttribute("src")) replaceBroken(img);
 }
