@@ -173,6 +173,7 @@ def build_services(settings: Settings) -> Services:
         connect=plex_for_sync,
         audit=audit,
         interval_minutes=settings.plex_sync_interval_minutes,
+        on_changed=plex.libraries_changed,
     )
     connections.add_on_connected(library_sync.on_connected)
     return Services(platform, jwt, auth, account, admin, plex, connections, library_sync)

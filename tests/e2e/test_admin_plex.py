@@ -3,8 +3,10 @@ one names the server, saving sticks; or they link their Plex account and pick th
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.e2e.conftest import (
     MOBILE,
@@ -148,3 +150,48 @@ def test_the_admin_links_their_plex_account_and_picks_the_server(
     expect(phone.locator("[data-servers]")).to_contain_text("Home")
     assert horizontal_overflow(phone) <= 0, "the server list scrolls sideways at 375 px"
     screenshot(phone, "admin-plex-servers-mobile")
+
+
+def test_sync_now_waits_for_a_server_and_the_panel_follows_a_sync_started_elsewhere(
+    new_context: ContextFactory, server: FakePlexServer
+) -> None:
+    page = _admin_page(new_context)
+    sync = page.locator("[data-sync]")
+    expect(sync.get_by_role("button", name="Sync now")).to_be_disabled()
+    expect(sync.locator("[data-sync-needs-plex]")).to_have_text(
+        "Connect a Plex server above first: the library is indexed on its own as soon as it is"
+        " connected."
+    )
+
+    form = page.locator("#connection-form")
+    form.get_by_label("Server address").fill(server.url)
+    form.get_by_label("Plex token").fill(OWNER_TOKEN)
+    form.get_by_role("button", name="Save").click()
+    expect(sync.locator("[data-sync-state]")).to_have_text("Up to date")
+    expect(sync.get_by_role("button", name="Sync now")).to_be_enabled()
+    expect(sync.locator("[data-sync-needs-plex]")).to_be_hidden()
+
+    # Someone else starts a sync of a much larger library; this page was not reloaded.
+    server.library.add_items("1", 3_000)
+    server.slow(0.5)
+    other = new_context()
+    sign_in(other)
+    response = other.request.post(
+        "/api/v1/admin/plex/sync",
+        data={"full": True},
+        headers={"X-CSRF-Token": _csrf(other)},
+    )
+    assert response.status == 202, response.text()
+
+    expect(sync.locator("[data-sync-state]")).to_have_text("Syncing", timeout=15_000)
+    expect(sync.locator("[data-sync-count]")).to_contain_text(re.compile(r"of 3,\d{3} items"))
+    screenshot(page, "admin-plex-sync-running-desktop")
+    expect(sync.locator("[data-sync-state]")).to_have_text("Up to date", timeout=30_000)
+    server.slow(0)
+    expect(sync.locator("[data-sync-summary]")).to_contain_text(
+        re.compile(r"3,\d{3} titles in \d libraries\.")
+    )
+
+
+def _csrf(context: BrowserContext) -> str:
+    return next(c["value"] for c in context.cookies() if c.get("name") == "csrf_token")

@@ -109,7 +109,9 @@ def test_a_fast_scroll_through_thousands_of_titles_loads_every_poster(
 def test_a_poster_that_cannot_load_shows_the_title_in_a_plain_frame(
     alice: Page, plex_server: FakePlexServer
 ) -> None:
-    plex_server.library.add_movie("1", "Lost Art", year=2020, wire={"thumb": "/library/metadata/999999/thumb/1"})
+    plex_server.library.add_movie(
+        "1", "Lost Art", year=2020, wire={"thumb": "/library/metadata/999999/thumb/1"}
+    )
     alice.goto("/library/1?sort=addedAt")
 
     card = alice.locator("[data-grid] > li", has_text="Lost Art")

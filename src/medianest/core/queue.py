@@ -25,6 +25,7 @@ from taskiq import AsyncBroker, InMemoryBroker
 
 from medianest.config import Settings
 from medianest.core.db import Database, after_commit, utc_now
+from medianest.core.errors import MediaNestError
 from medianest.core.jobs import Job, JobStatus
 from medianest.core.metrics import Metrics
 
@@ -294,6 +295,11 @@ class JobQueue:
             await self._finish(job.id, status=JobStatus.QUEUED, error=message, finished_at=None)
             await self._send(job.id)
             return
-        log.error("job.failed", attempt=job.attempts, error=message, exc_info=exc)
+        # A known situation (Plex not connected, an upstream down) is one line; a bug keeps
+        # its traceback.
+        if isinstance(exc, MediaNestError):
+            log.error("job.failed", attempt=job.attempts, error=message)
+        else:
+            log.error("job.failed", attempt=job.attempts, error=message, exc_info=exc)
         await self._finish(job.id, status=JobStatus.FAILED, error=message)
         self._metrics.jobs.labels(job=job.name, outcome="failed").inc()

@@ -115,6 +115,8 @@ class SyncResult(ApiModel):
     items: int
     removed: int
     seconds: float
+    changed: list[str] = []
+    """The keys of the libraries whose titles this sync added, changed or removed."""
 
 
 class LibrarySyncStatus(ApiModel):
@@ -150,12 +152,13 @@ class _Run:
     items_total: int | None = None
     removed: int = 0
     libraries: int = 0
+    changed: set[str] = field(default_factory=set)
     started: float = field(default_factory=time.monotonic)
 
     def result(self) -> SyncResult:
         seconds = round(time.monotonic() - self.started, 3)
         counts = {"libraries": self.libraries, "items": self.items_done, "removed": self.removed}
-        return SyncResult(kind=self.kind, seconds=seconds, **counts)
+        return SyncResult(kind=self.kind, seconds=seconds, changed=sorted(self.changed), **counts)
 
 
 class LibraryIndex:
@@ -185,7 +188,7 @@ class LibraryIndex:
             run.items_total = sum(lib.item_count or 0 for lib in libraries)
             for library in libraries:
                 await self._sync_library(client, token, library, run, full=True)
-            run.removed += await self._forget_libraries({lib.key for lib in libraries})
+            run.removed += await self._forget_libraries({lib.key for lib in libraries}, run)
             await self._refresh_statistics()
             return run.result()
 
@@ -347,10 +350,12 @@ class LibraryIndex:
             cast(AsyncGenerator[LibraryItem, None], items), library, run
         )
         async with self._db.unit_of_work() as session:
-            if full:
-                run.removed += await self._forget_unseen(session, library.key, seen)
-            await self._save_state(session, library, full=full, newest=newest)
+            removed = await self._forget_unseen(session, library.key, seen) if full else 0
+            run.removed += removed
+            changed = await self._save_state(session, library, full=full, newest=newest)
         run.libraries += 1
+        if changed or removed:
+            run.changed.add(library.key)
 
     async def _index(
         self, items: AsyncGenerator[LibraryItem, None], library: Library, run: _Run
@@ -417,8 +422,12 @@ class LibraryIndex:
             log.info("plex.index_items_removed", library=library_key, items=len(gone))
         return len(gone)
 
-    async def _forget_libraries(self, keep: set[str]) -> int:
+    async def _forget_libraries(self, keep: set[str], run: _Run) -> int:
         async with self._db.unit_of_work() as session:
+            gone = await session.scalars(
+                select(PlexSyncState.library_key).where(PlexSyncState.library_key.not_in(keep))
+            )
+            run.changed.update(gone)
             removed = await session.execute(
                 delete(PlexItem).where(PlexItem.library_key.not_in(keep))
             )
@@ -435,12 +444,22 @@ class LibraryIndex:
 
     async def _save_state(
         self, session: AsyncSession, library: Library, *, full: bool, newest: datetime | None
-    ) -> None:
+    ) -> bool:
+        """Record the sync of `library`; returns whether its titles changed since the last.
+
+        A sync reads titles again that did not change (a full one, all of them): the library
+        changed only when it is new, its count moved, or a title is newer than the watermark.
+        """
         now = utc_now()
         count = await session.scalar(
             select(func.count()).select_from(PlexItem).where(PlexItem.library_key == library.key)
         )
         state = await session.get(PlexSyncState, library.key)
+        changed = (
+            state is None
+            or state.item_count != (count or 0)
+            or (newest is not None and (state.watermark is None or newest > state.watermark))
+        )
         if state is None:
             state = PlexSyncState(library_key=library.key)
             session.add(state)
@@ -454,6 +473,7 @@ class LibraryIndex:
             state.last_incremental_sync_at = now
             if newest is not None and (state.watermark is None or newest > state.watermark):
                 state.watermark = newest
+        return changed
 
     # The run record
 
@@ -554,8 +574,17 @@ class LibraryIndex:
             log.exception("plex.index_sync_failure_not_recorded")
 
 
-def register_index_jobs(queue: JobQueue, index: LibraryIndex, connect: PlexConnection) -> None:
+def register_index_jobs(
+    queue: JobQueue,
+    index: LibraryIndex,
+    connect: PlexConnection,
+    *,
+    on_changed: Callable[[list[str]], Awaitable[None]] | None = None,
+) -> None:
     """Register `plex.sync_full` and `plex.sync_incremental` (no arguments).
+
+    `on_changed` is told the keys of the libraries a sync changed, so that what was cached
+    about them is not served stale.
 
     `connect` is asked for the client and the owner's token each time a job runs, so a server
     connected or changed since start-up is the one synced; the client stays its owner's to
@@ -575,6 +604,8 @@ def register_index_jobs(queue: JobQueue, index: LibraryIndex, connect: PlexConne
         except SyncAlreadyRunning as exc:
             log.info("plex.index_sync_skipped", kind=kind, reason="already running")
             return {"skipped": exc.message}
+        if result.changed and on_changed is not None:
+            await on_changed(result.changed)
         return result.model_dump(mode="json", by_alias=True)
 
     async def sync_full(job: JobInfo) -> dict[str, Any]:

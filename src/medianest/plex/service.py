@@ -25,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -526,16 +526,23 @@ class PlexService:
                 return library
         raise LibraryNotFound
 
-    async def _library_changed(self, key: str) -> None:
-        # A scan can add, change and remove items anywhere in what was cached about the library.
+    async def libraries_changed(self, keys: Iterable[str]) -> None:
+        """Forget what was cached about libraries whose titles changed (a sync found new,
+        changed or removed titles), in every process sharing the cache."""
+        # Titles appear in item pages, searches, "recently added" and collections, whatever
+        # library they belong to: those go whole, library listings only for `keys`.
         await self._invalidate(
             "plex:*:libraries",
-            f"plex:*:library:{key}:*",
+            *(f"plex:*:library:{key}:*" for key in keys),
             "plex:*:item:*",
             "plex:*:search:*",
             "plex:*:recent:*",
             "plex:*:collection:*",
         )
+
+    async def _library_changed(self, key: str) -> None:
+        # A scan can add, change and remove items anywhere in what was cached about the library.
+        await self.libraries_changed((key,))
 
     async def _collections_changed(self, library_key: str | None) -> None:
         library = library_key or "*"

@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -99,9 +99,11 @@ class LibrarySync:
         interval_minutes: int,
         tick_seconds: float = TICK_SECONDS,
         clock: Callable[[], datetime] = utc_now,
+        on_changed: Callable[[list[str]], Awaitable[None]] | None = None,
     ) -> None:
         """`connect` gives the Plex client and the owner's token (raising `PlexNotConnected`
-        while no server is connected); `clock` tells the scheduler the time."""
+        while no server is connected); `clock` tells the scheduler the time; `on_changed` is
+        told which libraries a finished sync changed."""
         self._db = db
         self._queue = queue
         self._index = index
@@ -112,7 +114,7 @@ class LibrarySync:
         self._clock = clock
         self._scheduler: asyncio.Task[None] | None = None
         self._waiting_for_plex = False
-        register_index_jobs(queue, index, connect)
+        register_index_jobs(queue, index, connect, on_changed=on_changed)
 
     # Started by hand
 

@@ -163,6 +163,26 @@ class TestStartSync:
         assert status["state"] == "failed"
         assert "Plex" in status["error"]
 
+    async def test_a_sync_without_a_plex_server_fails_in_one_plain_log_line(
+        self, make_settings: SettingsFactory, database_url: str
+    ) -> None:
+        from tests.integration.auth.conftest import finish_first_run
+
+        app = create_app(make_settings(database_url=database_url))
+        async with started(app) as medianest, medianest.client() as admin:
+            await finish_first_run(admin)
+            with capture_logs() as logs:
+                response = await start_sync(admin, full=True)
+                job = await finished(queue_of(medianest), uuid.UUID(ok_data(response)["jobId"]))
+            status = ok_data(await admin.get("/api/v1/admin/plex/sync"))
+
+        assert job.status == JobStatus.FAILED
+        failures = [line for line in logs if line["event"] == "job.failed"]
+        assert len(failures) == 1
+        assert "exc_info" not in failures[0]
+        assert status["state"] == "failed"
+        assert "Plex" in status["error"]
+
     async def test_only_one_of_several_concurrent_starts_wins(
         self, admin: httpx.AsyncClient, medianest: Started, fake: FakePlexServer
     ) -> None:
@@ -205,6 +225,45 @@ class TestStartSync:
         )
         status = ok_data(await admin.get("/api/v1/admin/plex/sync"))
         assert (status["state"], status["itemsDone"]) == ("running", 10)
+
+
+class TestAnswersAfterASync:
+    async def test_a_sync_that_found_new_titles_makes_the_cached_pages_fresh(
+        self, admin: httpx.AsyncClient, medianest: Started, fake: FakePlexServer
+    ) -> None:
+        first = await start_sync(admin, full=True)
+        await finished(queue_of(medianest), uuid.UUID(ok_data(first)["jobId"]))
+        for path in ("/libraries", "/libraries/1/items", "/search?query=Newcomer"):
+            await admin.get("/api/v1/plex" + path)  # cached from here on
+        fake.library.add_items("1", 300)
+        fake.library.add_movie("1", "The Newcomer", year=2026)
+
+        again = await start_sync(admin, full=True)
+        job = await finished(queue_of(medianest), uuid.UUID(ok_data(again)["jobId"]))
+
+        assert job.status == JobStatus.SUCCEEDED, job.error
+        assert job.result is not None and job.result["changed"] == ["1"]
+        libraries = ok_data(await admin.get("/api/v1/plex/libraries"))
+        movies = next(lib for lib in libraries if lib["key"] == "1")
+        items = await admin.get("/api/v1/plex/libraries/1/items")
+        found = ok_data(await admin.get("/api/v1/plex/search?query=Newcomer"))
+        assert movies["itemCount"] == SEEDED["1"] + 301
+        assert items.json()["meta"]["total"] == SEEDED["1"] + 301
+        assert [hit["title"] for hit in found] == ["The Newcomer"]
+
+    async def test_a_sync_that_changed_nothing_keeps_the_cached_answers(
+        self, admin: httpx.AsyncClient, medianest: Started
+    ) -> None:
+        first = await start_sync(admin, full=True)
+        await finished(queue_of(medianest), uuid.UUID(ok_data(first)["jobId"]))
+        await admin.get("/api/v1/plex/libraries/1/items")
+
+        again = await start_sync(admin, full=True)
+        job = await finished(queue_of(medianest), uuid.UUID(ok_data(again)["jobId"]))
+        items = await admin.get("/api/v1/plex/libraries/1/items")
+
+        assert job.result is not None and job.result["changed"] == []
+        assert items.headers["x-cache"] == "HIT"
 
 
 # The schedule, with a clock the test moves.

@@ -9,6 +9,7 @@ import { PinExpired, approved } from "./plex_pin.js";
 
 const connection = document.querySelector("[data-connection]");
 const savedResult = connection.querySelector("[data-saved-result]");
+let plexConnected = !connection.querySelector("[data-connected]").hidden;
 
 function fact(name, text) {
   const slot = connection.querySelector(`[data-fact="${name}"]`);
@@ -27,6 +28,8 @@ function renderStatus(status) {
   fact("version", status.server ? status.server.version || "Unknown" : "Not tested yet");
   fact("url", status.url || "");
   fact("updated", "Just now");
+  plexConnected = connected;
+  if (lastJob) renderSync(lastJob);
 }
 
 // One line saying what a test found: the server and how fast it answered, or why it failed.
@@ -278,7 +281,11 @@ const syncBar = sync.querySelector("[data-sync-bar]");
 const syncCount = sync.querySelector("[data-sync-count]");
 const syncError = sync.querySelector("[data-sync-error]");
 const syncButton = sync.querySelector("[data-sync-now]");
+const syncNeedsPlex = sync.querySelector("[data-sync-needs-plex]");
 const POLL_MS = 2000;
+// While nothing runs, a sync can still start without this page (the schedule, another admin):
+// look now and then, so the page never says "Up to date" through a whole sync.
+const IDLE_POLL_MS = 5000;
 const STATES = { idle: "Up to date", running: "Syncing", failed: "Failed" };
 // A sync just asked for may not have started when the page first asks: keep looking for a while
 // until it runs or a newer one has finished.
@@ -310,7 +317,7 @@ function renderSync(job) {
   const running = job.state === "running";
   if (running) syncSummary.textContent = job.startedAt ? `Started ${when(job.startedAt)}.` : "";
   else if (waiting) syncSummary.textContent = "A sync is queued and starts in a moment.";
-  else if (job.finishedAt) syncSummary.textContent = `Last finished ${when(job.finishedAt)}.`;
+  else if (job.finishedAt) syncSummary.textContent = `Last finished ${when(job.finishedAt)}. ${indexed(job)}`;
   else syncSummary.textContent = "The library has not been indexed yet.";
   syncProgress.hidden = !running;
   if (running) {
@@ -327,12 +334,25 @@ function renderSync(job) {
   }
   if (job.state === "failed" && job.error) show(syncError, job.error);
   else hide(syncError);
-  syncButton.disabled = running || waiting;
+  syncNeedsPlex.hidden = plexConnected;
+  syncButton.disabled = running || waiting || !plexConnected;
+}
+
+function indexed(job) {
+  const libraries = job.libraries || [];
+  const titles = libraries.reduce((sum, library) => sum + (library.itemCount || 0), 0);
+  const noun = libraries.length === 1 ? "library" : "libraries";
+  return `${titles.toLocaleString()} ${titles === 1 ? "title" : "titles"} in ${libraries.length} ${noun}.`;
 }
 
 async function refreshSync() {
   clearTimeout(pollTimer);
   pollTimer = null;
+  if (document.hidden && lastJob) {
+    // Nobody is looking: ask again once the tab is shown (see visibilitychange below).
+    pollTimer = setTimeout(refreshSync, IDLE_POLL_MS);
+    return;
+  }
   let job;
   try {
     job = await api("GET", "/admin/plex/sync");
@@ -347,7 +367,8 @@ async function refreshSync() {
   renderSync(job);
   if (job.state === "running") waitingUntil = 0;
   const starting = Date.now() < waitingUntil && job.finishedAt === finishedBefore;
-  if (job.state === "running" || job.queued || starting) pollTimer = setTimeout(refreshSync, POLL_MS);
+  const busy = job.state === "running" || job.queued || starting;
+  pollTimer = setTimeout(refreshSync, busy ? POLL_MS : IDLE_POLL_MS);
 }
 
 syncButton.addEventListener("click", async () => {
