@@ -189,7 +189,7 @@ def internal_error_response() -> JSONResponse:
     return JSONResponse(error_body("INTERNAL_ERROR", MediaNestError.message), status_code=500)
 
 
-PageRenderer = Callable[[Request, int, str, str], Response]
+PageRenderer = Callable[[Request, int, str, str], Awaitable[Response]]
 """Renders an error as an HTML page: (request, status, code, message) -> response."""
 
 
@@ -208,7 +208,7 @@ def install_error_handlers(app: FastAPI, *, pages: PageRenderer | None = None) -
             if pages is None or not _wants_page(request):
                 return response
             error = json.loads(bytes(response.body))["error"]
-            return pages(request, response.status_code, error["code"], error["message"])
+            return await pages(request, response.status_code, error["code"], error["message"])
 
         return handle
 

@@ -5,7 +5,7 @@ A domain that ships its pages flips `ready` (or adds an entry); nothing else nee
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from medianest.auth.sessions import Principal
 
@@ -18,7 +18,7 @@ class Feature:
     icon: str
     card_title: str = ""
     summary: str = ""
-    # False while its pages are not built: no navigation entry, a "Coming soon" card.
+    # False while its pages are not built: no navigation entry, no card, no mention in Help.
     ready: bool = True
     admin_only: bool = False
     on_home: bool = True
@@ -89,6 +89,12 @@ FEATURES: tuple[Feature, ...] = (
 )
 
 
+ACCOUNT_FOR_PLEX = replace(
+    next(f for f in FEATURES if f.key == "account"),
+    summary="See the devices you are signed in on, and sign out the ones you no longer use.",
+)
+
+
 def _visible(feature: Feature, user: Principal | None) -> bool:
     return not feature.admin_only or (user is not None and user.is_admin)
 
@@ -99,6 +105,14 @@ def navigation(user: Principal | None) -> list[Feature]:
 
 
 def home_cards(user: Principal | None) -> list[Feature]:
-    """What the user can do now first, then what is coming."""
-    cards = [f for f in FEATURES if f.on_home and _visible(f, user)]
-    return sorted(cards, key=lambda f: not f.ready)
+    """What the user can do now: a part that is not built yet is not shown at all."""
+    cards = [f for f in FEATURES if f.on_home and f.ready and _visible(f, user)]
+    if user is not None and not user.has_password:
+        # Signed in with Plex: there is no password here to change, nor a second factor.
+        cards = [ACCOUNT_FOR_PLEX if f.key == "account" else f for f in cards]
+    return cards
+
+
+def ready(key: str) -> bool:
+    """Whether the part named `key` has its pages (the Help page mentions only those)."""
+    return any(f.key == key and f.ready for f in FEATURES)

@@ -21,6 +21,7 @@ from medianest.core.routing import attach
 from medianest.web.assets import STATIC_DIR, STATIC_PREFIX, VersionedStaticFiles
 from medianest.web.features import home_cards
 from medianest.web.humanize import AUDIT_ACTIONS
+from medianest.web.setup import plex_readiness, setup_checklist
 from medianest.web.shell import PageRoute, Web, WebShell
 from medianest.web.viewer import (
     CHANGE_PASSWORD_PATH,
@@ -50,8 +51,29 @@ NextPath = Annotated[str | None, Query(alias="next", max_length=2000)]
 
 
 @router.get("/")
-async def home(request: Request, viewer: SignedInViewer, web: Web) -> Response:
-    return web.render(request, "home.html", viewer, title="Home", cards=home_cards(viewer.user))
+async def home(request: Request, viewer: SignedInViewer, web: Web, session: DbSession) -> Response:
+    checklist = plex = None
+    if viewer.user.is_admin:
+        services = request.state.services
+        plex = await plex_readiness(
+            session,
+            viewer.user,
+            connections=services.connections,
+            library_sync=services.library_sync,
+        )
+        address = web.settings.public_url or str(request.base_url).rstrip("/")
+        checklist = await setup_checklist(
+            session, viewer.user, plex, users=services.admin, address=address
+        )
+    return web.render(
+        request,
+        "home.html",
+        viewer,
+        title="Home",
+        cards=home_cards(viewer.user),
+        checklist=None if checklist is None or checklist.complete else checklist,
+        plex=plex,
+    )
 
 
 @router.get("/login")

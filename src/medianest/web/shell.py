@@ -15,12 +15,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import RedirectResponse, Response
 from starlette.templating import Jinja2Templates
 
+from medianest.auth.deps import optional_principal
 from medianest.config import Settings
 from medianest.core.context import correlation_id
 from medianest.core.errors import MediaNestError
 from medianest.web import humanize
 from medianest.web.assets import AssetManifest
-from medianest.web.features import navigation
+from medianest.web.features import navigation, ready
 from medianest.web.viewer import (
     CHANGE_PASSWORD_PATH,
     PageRedirect,
@@ -66,6 +67,7 @@ class WebShell:
             auto_reload=settings.env == "development",
         )
         env.globals["static"] = self.assets.url
+        env.globals["ready"] = ready
         env.filters["relative_time"] = humanize.relative_time
         env.filters["initials"] = humanize.initials
         env.filters["avatar_colour"] = humanize.avatar_colour
@@ -102,8 +104,13 @@ class WebShell:
             viewer.apply_cookies(response, request)
         return response
 
-    def render_error(self, request: Request, status: int, code: str, message: str) -> Response:
-        """The `PageRenderer` of `install_error_handlers`: a browser gets a page, not JSON."""
+    async def render_error(
+        self, request: Request, status: int, code: str, message: str
+    ) -> Response:
+        """The `PageRenderer` of `install_error_handlers`: a browser gets a page, not JSON.
+
+        A signed-in person keeps the navigation on it, so a missing or forbidden page is never
+        a dead end."""
         if status == 401:
             return RedirectResponse(login_url(request), status_code=303)
         if code == "PASSWORD_CHANGE_REQUIRED":
@@ -112,7 +119,7 @@ class WebShell:
         return self.render(
             request,
             "error.html",
-            None,
+            await _signed_in(request),
             title=title,
             status_code=status,
             status=status,
@@ -140,9 +147,23 @@ class PageRoute(APIRoute):
             except Exception:
                 log.exception("web.page_failed", path=request.url.path)
                 shell: WebShell = request.app.state.web
-                return shell.render_error(request, 500, "INTERNAL_ERROR", MediaNestError.message)
+                return await shell.render_error(
+                    request, 500, "INTERNAL_ERROR", MediaNestError.message
+                )
 
         return guarded
+
+
+async def _signed_in(request: Request) -> Viewer | None:
+    """Who is looking at an error page, when that can be told without failing again."""
+    try:
+        principal = await optional_principal(request)
+    except Exception:
+        # An error page must render whatever else failed (the session store included).
+        return None
+    if principal is None or principal.requires_password_change:
+        return None
+    return Viewer(principal)
 
 
 async def _web(request: Request) -> WebShell:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, FastAPI
 
 from medianest.core.errors import UpstreamUnavailable
 from medianest.web.shell import PageRoute
-from tests.integration.web.conftest import PAGE, AppFactory, browse
+from tests.integration.web.conftest import MEMBER_PASSWORD, PAGE, AppFactory, browse
 
 
 def _add_failing_pages(app: FastAPI) -> None:
@@ -32,6 +32,22 @@ class TestNotFound:
         assert response.headers["content-type"].startswith("text/html")
         assert "We could not find that page" in response.text
         assert 'href="/"' in response.text
+
+    async def test_a_signed_in_person_keeps_the_navigation_on_error_pages(
+        self, make_app: AppFactory
+    ) -> None:
+        async with browse(make_app()) as browser:
+            await browser.set_up_admin()
+            await browser.add_member("bob")
+            await browser.sign_in("bob", MEMBER_PASSWORD)
+            missing = await browser.page("/no/such/page")
+            forbidden = await browser.page("/admin/plex")
+
+        for response, status in ((missing, 404), (forbidden, 403)):
+            assert response.status_code == status
+            assert 'aria-label="Main"' in response.text
+            assert "data-sign-out" in response.text
+            assert 'href="/account"' in response.text
 
     async def test_an_api_client_gets_json_on_a_page_address(self, make_app: AppFactory) -> None:
         async with browse(make_app()) as browser:
