@@ -4,8 +4,8 @@ goes away once everything is done, and no part that is not built yet."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 import re
+import uuid
 
 import pytest
 
@@ -25,11 +25,12 @@ def steps(html: str) -> list[tuple[str, str]]:
 async def sync_library(browser: Browser) -> None:
     started = await browser.call("POST", "/admin/plex/sync", {"full": True})
     queue: JobQueue = browser.app.state.platform.queue
+    job_id = uuid.UUID(started["jobId"])
     async with asyncio.timeout(30):
-        while (job := await queue.get(uuid.UUID(started["jobId"]))) is None or job.status not in (
-            JobStatus.SUCCEEDED,
-            JobStatus.FAILED,
-        ):
+        while True:
+            job = await queue.get(job_id)
+            if job is not None and job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+                break
             await asyncio.sleep(0.05)
     assert job.status == JobStatus.SUCCEEDED, job.error
 
