@@ -6,12 +6,9 @@ import json
 import os
 import signal
 import stat
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -19,6 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from medianest.cli import app
+from tests.support import process
+from tests.support.process import Served
 from tests.support.server import free_port
 
 runner = CliRunner()
@@ -128,40 +127,23 @@ class TestQueuePing:
         assert result.stdout.startswith("The test job ran on ")
 
 
-@dataclass
-class Served:
-    url: str
-    output: str = ""
-    returncode: int | None = None
-
-
 @contextmanager
 def serving(data: Path, **env: str) -> Iterator[Served]:
-    """`medianest serve` on 127.0.0.1 with `data` as its data dir, answering /health; stopped
-    with SIGTERM afterwards, its console output then in `output`."""
+    """`medianest serve` on 127.0.0.1 with `data` as its data dir."""
     port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "medianest", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env={**os.environ, "MEDIANEST_DATA_DIR": str(data), **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    served = Served(f"http://127.0.0.1:{port}")
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{served.url}/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
-                assert time.monotonic() < deadline, "serve did not answer within 30 s"
-                time.sleep(0.2)
+    command = [
+        sys.executable,
+        "-m",
+        "medianest",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    environ = {**os.environ, "MEDIANEST_DATA_DIR": str(data), **env}
+    with process.serving(command, port=port, env=environ) as served:
         yield served
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        served.output = proc.communicate(timeout=20)[0].decode()
-        served.returncode = proc.returncode
 
 
 @pytest.mark.slow
