@@ -47,7 +47,7 @@ _venv_outdated() {
   elif [ -n "$extra" ] && [[ ",${extras:-}," != *",$extra,"* ]]; then
     echo "the $extra dependencies are not installed yet"
   elif ! _venv_imports_here; then
-    echo "MediaNest does not import from .venv"
+    echo ".venv runs MediaNest from another folder"
   fi
 }
 

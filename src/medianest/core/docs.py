@@ -19,7 +19,7 @@ from medianest.core.errors import NotFound
 
 router = APIRouter(include_in_schema=False)
 
-ASSETS_PREFIX = "/api/docs/assets"
+_ASSETS_PREFIX = "/api/docs/assets"
 _ASSETS_DIR = Path(str(resources.files("fastapi_offline") / "static"))
 _ASSETS = {
     "swagger-ui-bundle.js": "text/javascript",
@@ -31,8 +31,8 @@ _LONG_CACHE = "public, max-age=31536000, immutable"
 _INIT_SCRIPT = Path(__file__).with_name("docs_init.js").read_text(encoding="utf-8")
 
 
-def asset_url(name: str) -> str:
-    return f"{ASSETS_PREFIX}/{name}?v={_ASSETS_VERSION}"
+def _asset_url(name: str) -> str:
+    return f"{_ASSETS_PREFIX}/{name}?v={_ASSETS_VERSION}"
 
 
 _PAGE = f"""<!doctype html>
@@ -41,11 +41,11 @@ _PAGE = f"""<!doctype html>
   <meta charset="utf-8">
   <meta name="viewport" content="width=device-width, initial-scale=1">
   <title>MediaNest API</title>
-  <link rel="stylesheet" href="{asset_url("swagger-ui.css")}">
+  <link rel="stylesheet" href="{_asset_url("swagger-ui.css")}">
 </head>
 <body>
   <div id="swagger-ui" data-openapi-url="/api/openapi.json"></div>
-  <script src="{asset_url("swagger-ui-bundle.js")}"></script>
+  <script src="{_asset_url("swagger-ui-bundle.js")}"></script>
   <script src="/api/docs/init.js"></script>
 </body>
 </html>
@@ -66,7 +66,7 @@ async def docs_init() -> Response:
     )
 
 
-@router.get(ASSETS_PREFIX + "/{name}")
+@router.get(_ASSETS_PREFIX + "/{name}")
 async def docs_asset(name: str) -> FileResponse:
     """Raises NotFound for anything but Swagger UI's script and stylesheet."""
     media_type = _ASSETS.get(name)
