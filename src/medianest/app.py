@@ -29,6 +29,7 @@ from medianest.auth.router import router as auth_router
 from medianest.auth.service import AuthService
 from medianest.auth.sessions import SessionService
 from medianest.auth.tokens import JwtService
+from medianest.auth.welcome import welcome
 from medianest.config import Settings, load_settings
 from medianest.connections.probe import PlexProbe
 from medianest.connections.router import router as connections_router
@@ -188,11 +189,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[State]:
         await platform.start(consume_jobs=settings.resolved_web_runs_jobs)
+        first_start = False
         try:
-            await services.auth.ensure_first_admin()
+            first_start = await services.auth.ensure_first_admin()
         except Exception as exc:
             log.error("auth.first_admin_failed", error=type(exc).__name__)
         await services.start()
+        if first_start:
+            welcome(settings.address_to_open)
         try:
             yield {"platform": platform, "services": services}
         finally:

@@ -226,6 +226,17 @@ class Settings(BaseSettings):
     def uses_redis(self) -> bool:
         return self.redis_url is not None
 
+    @property
+    def address_to_open(self) -> str:
+        """Where a person opens MediaNest in a browser: the public URL, else the address `serve`
+        listens on, with `localhost` for all interfaces (0.0.0.0 is no address to browse to)."""
+        if self.public_url:
+            return self.public_url
+        host = "localhost" if self.host in ("", "0.0.0.0", "::") else self.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
 
 def load_settings(**overrides: object) -> Settings:
     """Read the environment (and `.env`), with `overrides` taking precedence.

@@ -6,9 +6,9 @@ import json
 import os
 import signal
 import stat
-import subprocess
 import sys
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -16,6 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from medianest.cli import app
+from tests.support import process
+from tests.support.process import Served
 from tests.support.server import free_port
 
 runner = CliRunner()
@@ -125,52 +127,72 @@ class TestQueuePing:
         assert result.stdout.startswith("The test job ran on ")
 
 
+@contextmanager
+def serving(data: Path, **env: str) -> Iterator[Served]:
+    """`medianest serve` on 127.0.0.1 with `data` as its data dir."""
+    port = free_port()
+    command = [
+        sys.executable,
+        "-m",
+        "medianest",
+        "serve",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
+    environ = {**os.environ, "MEDIANEST_DATA_DIR": str(data), **env}
+    with process.serving(command, port=port, env=environ) as served:
+        yield served
+
+
 @pytest.mark.slow
 class TestServe:
     def test_fresh_data_dir_to_a_running_portal_and_a_clean_stop(self, tmp_path: Path) -> None:
-        port = free_port()
         data = tmp_path / "fresh"
-        env = {**os.environ, "MEDIANEST_DATA_DIR": str(data)}
-        proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "medianest",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    health = httpx.get(f"http://127.0.0.1:{port}/health", timeout=1)
-                    break
-                except httpx.TransportError:
-                    assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
-                    assert time.monotonic() < deadline, "serve did not answer within 30 s"
-                    time.sleep(0.2)
-            ready = httpx.get(f"http://127.0.0.1:{port}/health/ready", timeout=5)
-            docs = httpx.get(f"http://127.0.0.1:{port}/api/docs", timeout=5)
-        finally:
-            proc.send_signal(signal.SIGTERM)
-            output = proc.communicate(timeout=20)[0].decode()
+        with serving(data) as served:
+            health = httpx.get(f"{served.url}/health", timeout=5)
+            ready = httpx.get(f"{served.url}/health/ready", timeout=5)
+            docs = httpx.get(f"{served.url}/api/docs", timeout=5)
+        output = served.output
         assert health.json()["status"] == "ok"
         assert ready.status_code == 200, ready.text
         assert docs.status_code == 200
         # uvicorn shuts down gracefully, then re-raises the signal it caught, as a server should.
-        assert proc.returncode in (0, -signal.SIGTERM), output
+        assert served.returncode in (0, -signal.SIGTERM), output
         assert "Application shutdown complete." in output
         assert stat.S_IMODE((data / "secrets.json").stat().st_mode) == 0o600
         assert (data / "medianest.db").exists()
         lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
         assert any(line["event"] == "platform.started" for line in lines), output
+
+
+@pytest.mark.slow
+class TestFirstStart:
+    def test_the_first_start_says_where_to_go_and_a_later_one_does_not(
+        self, tmp_path: Path
+    ) -> None:
+        data = tmp_path / "fresh"
+        with serving(data) as first:
+            pass
+        with serving(data) as second:
+            pass
+        welcome = f"Welcome to MediaNest! Open {first.url} in your browser."
+        assert first.output.count(welcome) == 1, first.output
+        assert (
+            "Sign in as admin / admin; MediaNest then asks you for a new password right away."
+            in first.output
+        )
+        events = [json.loads(line) for line in first.output.splitlines() if line.startswith("{")]
+        assert [e["url"] for e in events if e["event"] == "auth.welcome"] == [first.url]
+        assert "Welcome to MediaNest" not in second.output, second.output
+        assert "admin / admin" not in second.output
+        assert "Application startup complete." in second.output
+
+    def test_it_names_the_public_url_when_there_is_one(self, tmp_path: Path) -> None:
+        with serving(tmp_path / "fresh", MEDIANEST_PUBLIC_URL="https://media.example.org/") as s:
+            pass
+        assert "Open https://media.example.org in your browser." in s.output, s.output
 
 
 class TestKeys:

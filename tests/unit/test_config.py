@@ -88,6 +88,24 @@ class TestDefaults:
         assert load_settings(redis_url="redis://h", web_runs_jobs=True).resolved_web_runs_jobs
 
 
+class TestAddressToOpen:
+    @pytest.mark.parametrize(
+        ("host", "port", "address"),
+        [
+            ("0.0.0.0", 8080, "http://localhost:8080"),
+            ("::", 9000, "http://localhost:9000"),
+            ("192.168.1.20", 8080, "http://192.168.1.20:8080"),
+            ("::1", 8080, "http://[::1]:8080"),
+        ],
+    )
+    def test_where_serve_listens(self, host: str, port: int, address: str) -> None:
+        assert load_settings(host=host, port=port).address_to_open == address
+
+    def test_the_public_url_wins(self) -> None:
+        settings = load_settings(host="127.0.0.1", public_url="https://media.example.org/")
+        assert settings.address_to_open == "https://media.example.org"
+
+
 class TestGeneratedSecrets:
     def test_generated_once_kept_private_and_reused(self, tmp_path: Path) -> None:
         first = with_secrets(Settings(data_dir=tmp_path))
