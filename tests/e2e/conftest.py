@@ -7,9 +7,11 @@ first run: only `admin` / `admin` exists and must change its password. Screensho
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +28,9 @@ from playwright.sync_api import (
 )
 
 from medianest.app import create_app
+from medianest.auth.models import User
 from tests.conftest import SettingsFactory
+from tests.factories.users import make_user
 from tests.support.plex import plex_fakes
 from tests.support.server import serve
 
@@ -52,6 +56,8 @@ __all__ = ["plex_fakes"]
 @dataclass(frozen=True)
 class Site:
     url: str
+    # Its own SQLite file, for tests that put accounts in place.
+    database_url: str
 
     def at(self, path: str) -> str:
         return self.url + path
@@ -82,10 +88,9 @@ def make_site(
         def make(**overrides: object) -> Site:
             database = tmp_path / f"medianest-{uuid.uuid4().hex[:8]}.db"
             shutil.copyfile(sqlite_template, database)
-            settings = make_settings(
-                database_url=f"sqlite+aiosqlite:///{database}", log_level="WARNING", **overrides
-            )
-            return Site(stack.enter_context(serve(create_app(settings))).url)
+            database_url = f"sqlite+aiosqlite:///{database}"
+            settings = make_settings(database_url=database_url, log_level="WARNING", **overrides)
+            return Site(stack.enter_context(serve(create_app(settings))).url, database_url)
 
         yield make
 
@@ -140,7 +145,7 @@ def api(context: BrowserContext, method: str, path: str, body: dict[str, Any] | 
         headers={"X-CSRF-Token": csrf} if csrf else {},
     )
     assert response.ok, f"{method} {path}: {response.status} {response.text()}"
-    return response.json()["data"]
+    return None if response.status == 204 else response.json()["data"]
 
 
 def sign_in(
@@ -158,6 +163,13 @@ def set_up_admin(context: BrowserContext) -> None:
         "/auth/change-password",
         {"currentPassword": "admin", "newPassword": ADMIN_PASSWORD},
     )
+
+
+def add_user(site: Site, **fields: Any) -> User:
+    """An account written straight into the site's database (`make_user`'s keywords)."""
+    # Playwright's event loop holds this thread, so the database is written from another one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(lambda: asyncio.run(make_user(site.database_url, **fields))).result()
 
 
 def screenshot(page: Page, name: str) -> Path:

@@ -33,6 +33,7 @@ SIGNED_IN_PAGES = {
     "help": ("/help", "Help"),
     "account": ("/account", "Your account"),
     "audit-log": ("/admin/audit-log", "Audit log"),
+    "admin-users": ("/admin/users", "Users"),
     "not-found": ("/nothing/here", "We could not find that page"),
 }
 

@@ -9,9 +9,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 
 from medianest.admin.schemas import AdminUserRead, AuditEntryRead, ResetLinkRead, UserUpdate
-from medianest.admin.service import AdminService, UserSort
+from medianest.admin.service import AdminService, ManagedUser, UserSort
 from medianest.auth.deps import AdminUser, ClientDep
-from medianest.auth.models import User
 from medianest.auth.views import user_read
 from medianest.core.deps import DbSession
 from medianest.core.schemas import Envelope, PageMeta
@@ -35,12 +34,14 @@ def _meta(page: int, page_size: int, total: int) -> PageMeta:
     )
 
 
-def _admin_user(user: User) -> AdminUserRead:
+def _admin_user(managed: ManagedUser) -> AdminUserRead:
+    user = managed.user
     return AdminUserRead(
         **user_read(user).model_dump(),
         status=user.status,
         created_at=user.created_at,
         last_login_at=user.last_login_at,
+        last_seen_at=managed.last_seen_at,
     )
 
 

@@ -16,6 +16,8 @@ class AdminUserRead(UserRead):
     status: str
     created_at: datetime
     last_login_at: datetime | None
+    # The latest use of any of the user's sign-ins; a remembered device keeps it current.
+    last_seen_at: datetime | None
 
 
 class UserUpdate(ApiModel):

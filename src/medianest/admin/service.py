@@ -3,26 +3,45 @@
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medianest.auth.account import AccountService, ResetLink
 from medianest.auth.models import Role, User, UserStatus
-from medianest.auth.sessions import Principal, SessionService
+from medianest.auth.sessions import Principal, SessionService, last_seen_at
 from medianest.core.audit import Actor, AuditEntry, AuditService
 from medianest.core.errors import Conflict, NotFound
 
 UserSort = Literal[
-    "username", "-username", "createdAt", "-createdAt", "lastLoginAt", "-lastLoginAt"
+    "username",
+    "-username",
+    "createdAt",
+    "-createdAt",
+    "lastLoginAt",
+    "-lastLoginAt",
+    "lastSeenAt",
+    "-lastSeenAt",
 ]
 
-_SORT_COLUMNS = {
-    "username": User.username_key,
-    "createdAt": User.created_at,
-    "lastLoginAt": User.last_login_at,
-}
+
+@dataclass(frozen=True, slots=True)
+class ManagedUser:
+    user: User
+    last_seen_at: datetime | None
+
+
+def _order(sort: UserSort, last_seen: ColumnElement[Any]) -> ColumnElement[Any]:
+    """Never (NULL) sorts as the earliest moment, on SQLite and PostgreSQL alike."""
+    key = sort.lstrip("-")
+    descending = sort.startswith("-")
+    if key == "username":
+        return User.username_key.desc() if descending else User.username_key.asc()
+    column = {"createdAt": User.created_at, "lastLoginAt": User.last_login_at}.get(key, last_seen)
+    return column.desc().nulls_last() if descending else column.asc().nulls_first()
 
 
 class AdminService:
@@ -43,22 +62,25 @@ class AdminService:
         role: str | None = None,
         status: str | None = None,
         sort: UserSort = "username",
-    ) -> tuple[list[User], int]:
-        query = select(User)
+    ) -> tuple[list[ManagedUser], int]:
+        conditions: list[ColumnElement[bool]] = []
         if search:
             needle = f"%{search.strip().lower()}%"
-            query = query.where(or_(User.username_key.like(needle), User.email_key.like(needle)))
+            conditions.append(or_(User.username_key.like(needle), User.email_key.like(needle)))
         if role:
-            query = query.where(User.role == role)
+            conditions.append(User.role == role)
         if status:
-            query = query.where(User.status == status)
-        total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-        column = _SORT_COLUMNS[sort.lstrip("-")]
-        order = column.desc() if sort.startswith("-") else column.asc()
-        rows = await session.scalars(
-            query.order_by(order, User.id).offset((page - 1) * page_size).limit(page_size)
+            conditions.append(User.status == status)
+        total = await session.scalar(select(func.count()).select_from(User).where(*conditions))
+        last_seen = last_seen_at().label("last_seen_at")
+        rows = await session.execute(
+            select(User, last_seen)
+            .where(*conditions)
+            .order_by(_order(sort, last_seen), User.id)
+            .offset((page - 1) * page_size)
+            .limit(page_size)
         )
-        return list(rows), total
+        return [ManagedUser(user, seen) for user, seen in rows], total or 0
 
     async def update_user(
         self,
@@ -69,7 +91,7 @@ class AdminService:
         role: str | None,
         status: str | None,
         actor: Actor,
-    ) -> User:
+    ) -> ManagedUser:
         """Suspending signs the user out everywhere at once. Nobody demotes or suspends themself."""
         user = await self._user(session, user_id)
         if user.id == admin.id and (
@@ -96,7 +118,8 @@ class AdminService:
                 **changes,
             )
             await self._sessions.forget_user(user.id)
-        return user
+        seen = await session.scalar(select(last_seen_at()).where(User.id == user.id))
+        return ManagedUser(user, seen)
 
     async def delete_user(
         self, session: AsyncSession, admin: Principal, user_id: uuid.UUID, *, actor: Actor

@@ -15,7 +15,7 @@ from typing import Any
 
 import structlog
 from pydantic import BaseModel, ConfigDict, TypeAdapter
-from sqlalchemy import select, update
+from sqlalchemy import ScalarSelect, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from ua_parser import parse as parse_user_agent
 
@@ -78,6 +78,20 @@ def describe_device(user_agent: str | None) -> str:
     if browser and system and browser != "Other" and system != "Other":
         return f"{browser} on {system}"
     return (browser if browser and browser != "Other" else user_agent[:60]) or "Unknown device"
+
+
+def last_seen_at() -> ScalarSelect[datetime]:
+    """When the `User` of the enclosing query last used MediaNest: the latest use of any of their
+    device sessions, revoked ones included (a suspended user was still seen). None: never.
+
+    A sign-in is a new session, so this is never earlier than `User.last_login_at`; a remembered
+    device keeps it current for weeks without signing in again."""
+    return (
+        select(func.max(DeviceSession.last_seen_at))
+        .where(DeviceSession.user_id == User.id)
+        .correlate(User)
+        .scalar_subquery()
+    )
 
 
 _PRINCIPAL_PREFIX = "auth:principal:"

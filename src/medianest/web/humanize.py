@@ -30,6 +30,16 @@ def relative_time(moment: datetime, *, now: datetime | None = None) -> str:
     return f"on {moment.day} {moment:%B %Y}"
 
 
+def duration(span: timedelta) -> str:
+    """ "1 hour", "90 minutes", "2 days": in the largest unit that divides it."""
+    minutes = int(span.total_seconds() // 60)
+    for unit, size in (("day", 1440), ("hour", 60)):
+        if minutes >= size and minutes % size == 0:
+            count = minutes // size
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return f"{minutes} minute{'' if minutes == 1 else 's'}"
+
+
 def initials(name: str) -> str:
     parts = [p for p in name.replace("_", " ").replace(".", " ").replace("-", " ").split() if p]
     if len(parts) >= 2:

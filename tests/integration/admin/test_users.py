@@ -40,6 +40,21 @@ class TestUsers:
         assert paged["meta"] == {"page": 2, "pageSize": 2, "total": 4, "totalPages": 2}
         assert "passwordHash" not in str(found) and "plexToken" not in str(found)
 
+    async def test_each_user_shows_when_they_were_last_seen(
+        self, admin: Any, medianest: Started, database_url: str
+    ) -> None:
+        await make_user(database_url, username="nina")
+        await make_user(database_url, username="sam")
+        async with medianest.client() as http:
+            await sign_in(http, "sam", PASSWORD)
+        recent = (await admin.get("/api/v1/admin/users", params={"sort": "-lastSeenAt"})).json()
+        longest = (await admin.get("/api/v1/admin/users", params={"sort": "lastSeenAt"})).json()
+        seen = {u["username"]: u["lastSeenAt"] for u in recent["data"]}
+        assert [u["username"] for u in recent["data"]] == ["sam", "admin", "nina"]
+        assert [u["username"] for u in longest["data"]] == ["nina", "admin", "sam"]
+        assert seen["nina"] is None
+        assert seen["sam"] > seen["admin"]
+
     async def test_suspending_signs_the_user_out_at_once(
         self, admin: Any, medianest: Started, database_url: str
     ) -> None:

@@ -53,7 +53,7 @@ async def _pages(browser: Browser) -> dict[str, str]:
         "/auth/change-password",
         {"currentPassword": "admin", "newPassword": ADMIN_PASSWORD},
     )
-    for path in ("/", "/account", "/help", "/admin/audit-log", "/missing"):
+    for path in ("/", "/account", "/help", "/admin/audit-log", "/admin/users", "/missing"):
         pages[path] = (await browser.page(path)).text
     return pages
 

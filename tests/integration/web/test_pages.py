@@ -29,6 +29,7 @@ class TestSignInFirst:
             ("/", "/login?next=/"),
             ("/account", "/login?next=/account"),
             ("/admin/audit-log?page=2", "/login?next=/admin/audit-log%3Fpage%3D2"),
+            ("/admin/users?search=al", "/login?next=/admin/users%3Fsearch%3Dal"),
             ("/change-password", "/login?next=/change-password"),
         ],
     )
@@ -112,6 +113,31 @@ class TestRoles:
         assert "/admin/audit-log" not in home.text
         assert audit.status_code == 403
         assert "This page is not for you" in audit.text
+
+    async def test_a_member_gets_403_on_the_users_page(self, make_app: AppFactory) -> None:
+        async with browse(make_app()) as browser:
+            await browser.add_member("bob")
+            await browser.sign_in("bob", MEMBER_PASSWORD)
+            users = await browser.page("/admin/users")
+
+        assert users.status_code == 403
+        assert "This page is not for you" in users.text
+        assert "admin_users.js" not in users.text
+
+    async def test_an_admin_gets_the_users_page_set_as_its_address_says(
+        self, make_app: AppFactory
+    ) -> None:
+        async with browse(make_app()) as browser:
+            await browser.set_up_admin()
+            users = await browser.page("/admin/users?search=bo&status=suspended&sort=bogus")
+
+        assert users.status_code == 200
+        assert 'href="/admin/users" aria-current="page"' in users.text
+        assert 'name="search" type="search" value="bo"' in users.text
+        assert '<option value="suspended" selected>' in users.text
+        # An unknown sort falls back to the default, not an error page.
+        assert '<option value="username" selected>' in users.text
+        assert "within 1 hour" in users.text
 
     async def test_an_admin_sees_the_audit_log(self, make_app: AppFactory) -> None:
         async with browse(make_app()) as browser:

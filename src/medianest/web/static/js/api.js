@@ -46,7 +46,7 @@ async function send(method, path, body) {
     });
   }
   const payload = await response.json().catch(() => null);
-  if (response.ok) return payload ? payload.data : null;
+  if (response.ok) return payload;
   const error = (payload && payload.error) || {
     code: `HTTP_${response.status}`,
     message: `Something went wrong (error ${response.status}). Try again in a moment.`,
@@ -67,7 +67,7 @@ function refreshOnce() {
   return refreshing;
 }
 
-export async function api(method, path, body) {
+async function call(method, path, body) {
   try {
     return await send(method, path, body);
   } catch (error) {
@@ -75,4 +75,15 @@ export async function api(method, path, body) {
     await refreshOnce();
     return send(method, path, body);
   }
+}
+
+export async function api(method, path, body) {
+  const payload = await call(method, path, body);
+  return payload ? payload.data : null;
+}
+
+// A list with its paging: `meta` is `{page, pageSize, total, totalPages}`.
+export async function apiPage(path) {
+  const payload = await call("GET", path);
+  return { items: payload.data, meta: payload.meta };
 }
