@@ -300,7 +300,9 @@ class PlexServerClient:
     async def search(
         self, query: str, *, token: str, limit: int = 20, section: str | None = None
     ) -> list[SearchHit]:
-        """Titles matching `query` in the libraries `token` may see (or in one `section`).
+        """Titles matching `query` in the libraries `token` may see (or in one `section`), in
+        Plex's order: at most `limit` of each kind (movies, shows, episodes, artists, albums,
+        tracks, collections), as Plex counts its limit.
 
         Actors, genres and other tags Plex finds too are left out.
         """
@@ -312,7 +314,7 @@ class PlexServerClient:
         if section is not None:
             params["sectionId"] = _key(section, LibraryNotFound)
         found = await self._get("/hubs/search", token=token, params=params)
-        return [wire.search_hit(m) for hub in found.hubs for m in hub.metadata][:limit]
+        return [wire.search_hit(m) for hub in found.hubs for m in hub.metadata]
 
     async def recently_added(
         self, *, token: str, limit: int = 20, section: str | None = None

@@ -8,6 +8,7 @@ without them: "Load more" is a link and sorting is a form.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,7 +35,7 @@ PAGE_SIZE = 40
 # from this many.
 RECENT_POOL = 60
 RECENT_SHOWN = 12
-SEARCH_LIMIT = 50
+SEARCH_PAGE_SIZE = 40
 PLEX_WEB = (
     "https://app.plex.tv/desktop/#!/server/{server}/details?key=%2Flibrary%2Fmetadata%2F{key}"
 )
@@ -51,6 +52,10 @@ KINDS = {
     "album": "Album",
     "track": "Track",
 }
+# What a library's listing holds, as its heading counts it.
+COUNTED = {"artist": "artist"}
+# Music has square covers; everything else tall posters.
+SQUARE_KINDS = frozenset({"artist", "album", "track"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +67,7 @@ class Card:
     title: str
     thumb: str | None
     line: str
+    square: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +84,14 @@ class Season:
     episodes: list[LibraryItem]
 
 
+@dataclass(frozen=True, slots=True)
+class Disc:
+    """The tracks of one disc of an album; `number` is None for an album of one disc."""
+
+    number: int | None
+    tracks: list[LibraryItem]
+
+
 def _plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
@@ -91,6 +105,23 @@ def runtime(milliseconds: int | None) -> str:
     if hours and minutes:
         return f"{hours} h {minutes} min"
     return f"{hours} h" if hours else f"{minutes} min"
+
+
+def track_time(milliseconds: int | None) -> str:
+    """ "5:07", "1:02:09"; empty when unknown."""
+    if not milliseconds or milliseconds < 0:
+        return ""
+    minutes, seconds = divmod(round(milliseconds / 1000), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{seconds:02d}" if hours else f"{minutes}:{seconds:02d}"
+
+
+def discs(tracks: Sequence[LibraryItem]) -> list[Disc]:
+    """An album's tracks by disc, in Plex's order (Plex numbers a track's disc `parentIndex`)."""
+    numbers = list(dict.fromkeys(track.parent_index for track in tracks))
+    if len(numbers) <= 1:
+        return [Disc(None, list(tracks))] if tracks else []
+    return [Disc(n, [t for t in tracks if t.parent_index == n]) for n in numbers]
 
 
 def item_href(item: LibraryItem) -> str:
@@ -110,10 +141,18 @@ def item_line(item: LibraryItem, *, with_kind: bool = False) -> str:
         parts.append(item.grandparent_title or "")
         if item.parent_index is not None and item.index is not None:
             parts.append(f"S{item.parent_index}·E{item.index}")
-    elif item.year:
-        parts.append(str(item.year))
-    if item.type == "show" and item.child_count and not with_kind:
-        parts.append(_plural(item.child_count, "season"))
+    elif item.type == "track":
+        parts.extend((item.grandparent_title or "", item.parent_title or ""))
+    else:
+        if item.type == "album":
+            parts.append(item.parent_title or "")
+        if item.year:
+            parts.append(str(item.year))
+    if not with_kind and item.child_count:
+        if item.type == "show":
+            parts.append(_plural(item.child_count, "season"))
+        elif item.type == "artist":
+            parts.append(_plural(item.child_count, "album"))
     return " · ".join(p for p in parts if p)
 
 
@@ -122,8 +161,24 @@ def card(item: LibraryItem, *, with_kind: bool = False) -> Card:
     if item.type == "season" and item.parent_title and with_kind:
         title = f"{item.parent_title}: {item.title}"
     return Card(
-        item.rating_key, item_href(item), title, item.thumb, item_line(item, with_kind=with_kind)
+        item.rating_key,
+        item_href(item),
+        title,
+        item.thumb,
+        item_line(item, with_kind=with_kind),
+        square=item.type in SQUARE_KINDS,
     )
+
+
+def album_card(album: LibraryItem) -> Card:
+    """An album on its artist's page: the year and length tell it from the artist's others."""
+    parts = []
+    if album.year:
+        parts.append(str(album.year))
+    if album.leaf_count:
+        parts.append(_plural(album.leaf_count, "track"))
+    line = " · ".join(parts)
+    return Card(album.rating_key, item_href(album), album.title, album.thumb, line, square=True)
 
 
 def collection_card(collection: Collection) -> Card:
@@ -287,6 +342,7 @@ async def _library_page(
         viewer,
         title=library.title,
         library=library,
+        counted=COUNTED.get(library.type, "title"),
         cards=[card(i) for i in shown],
         recent=recent,
         sort=order,
@@ -337,8 +393,13 @@ async def library_item(
         not_connected=False,
         item=item,
         kind=KINDS.get(item.type, item.type.capitalize()),
+        square=item.type in SQUARE_KINDS,
         runtime=runtime,
+        track_time=track_time,
         seasons=seasons,
+        discs=discs(item.children) if item.type == "album" else [],
+        albums=[album_card(child) for child in item.children] if item.type == "artist" else [],
+        album_time=runtime(sum(t.duration or 0 for t in item.children)),
         plex_url=PLEX_WEB.format(server=server, key=item.rating_key) if server else None,
         stale=stale(*answers),
     )
@@ -414,19 +475,39 @@ async def search(
     web: Web,
     plex: PlexServiceDep,
     q: Annotated[str, Query(max_length=MAX_QUERY_LENGTH)] = "",
+    page: PageNumber = 1,
 ) -> Response:
     query = " ".join(q.split())
-    found = await plex.search(viewer.user, query, limit=SEARCH_LIMIT) if query else None
+    if not query:
+        return web.render(
+            request,
+            "search.html",
+            viewer,
+            title="Search",
+            not_connected=False,
+            query="",
+            stale=None,
+        )
+    found = await plex.search(viewer.user, query, page=page, page_size=SEARCH_PAGE_SIZE)
+    results = found.value
+    pages = math.ceil(results.total_size / SEARCH_PAGE_SIZE)
     return web.render(
         request,
         "search.html",
         viewer,
-        title=f"Search: {query}" if query else "Search",
+        title=f"Search: {query}" + (f" (page {page})" if page > 1 else ""),
         not_connected=False,
         query=query,
-        cards=[card(i, with_kind=True) for i in found.value] if found else [],
-        limit=SEARCH_LIMIT,
-        stale=stale(found) if found else None,
+        cards=[card(i, with_kind=True) for i in results.items],
+        total=results.total_size,
+        page=page,
+        pages=pages,
+        first_shown=results.offset + 1,
+        last_shown=results.offset + len(results.items),
+        next_href=_page_href("/search", page + 1, q=query) if page < pages else None,
+        prev_href=_page_href("/search", min(page, pages + 1) - 1, q=query) if page > 1 else None,
+        first_href=_page_href("/search", 1, q=query),
+        stale=stale(found),
     )
 
 
