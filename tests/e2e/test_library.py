@@ -251,7 +251,7 @@ def test_the_results_page_says_how_many_were_found_and_pages_through_them(
     first_page = set(results.all_inner_texts())
     expect(alice.get_by_text("Page 1 of 2")).to_be_visible()
     expect(alice.get_by_role("link", name="Previous page")).to_have_count(0)
-    screenshot(alice, "search-results-desktop")
+    screenshot(alice, "search-pages-desktop")
     alice.get_by_role("link", name="Next page").click()
 
     expect(alice).to_have_url(site.at("/search?q=starlight&page=2"))
@@ -269,7 +269,7 @@ def test_the_results_page_says_how_many_were_found_and_pages_through_them(
     small.goto("/search?q=starlight&page=2")
     expect(small.get_by_text("Page 2 of 2")).to_be_visible()
     assert horizontal_overflow(small) <= 0
-    screenshot(small, "search-results-mobile")
+    screenshot(small, "search-pages-mobile")
 
 
 def test_the_recently_added_row_scrolls_with_buttons_at_its_edges(
