@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, ViewportSize, expect
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, ViewportSize, expect
 
 from tests.e2e.conftest import (
     DESKTOP,
@@ -67,8 +67,27 @@ def alice(new_context: ContextFactory, plex_tv: FakePlexTv) -> Page:
     return context.new_page()
 
 
+@pytest.fixture
+def music(plex_server: FakePlexServer) -> FakePlexServer:
+    """The seeded library and a Music library (key 4) that alice may see too."""
+    plex_server.library.add_music()
+    plex_server.library.share(ALICE_ON_THE_SERVER, "1", "2", "4")
+    return plex_server
+
+
 def grid_titles(page: Page) -> list[str]:
     return page.locator("[data-grid] .poster-title").all_inner_texts()
+
+
+def aspect_ratio(locator: Locator) -> float:
+    """Width over height of the element as drawn."""
+    box = locator.bounding_box()
+    assert box is not None, "the element is drawn"
+    return float(box["width"]) / float(box["height"])
+
+
+def scrolled(row: Locator) -> float:
+    return float(row.evaluate("row => row.scrollLeft"))
 
 
 def test_a_library_shows_its_titles_and_loads_more_as_you_scroll(
@@ -164,6 +183,145 @@ def test_the_header_search_finds_titles_as_you_type(alice: Page, site: Site) -> 
     expect(alice).to_have_url(site.at("/search?q=breaking"))
     expect(alice.get_by_role("heading", level=1)).to_have_text("Results for “breaking”")
     expect(alice.locator(".poster-grid .poster-title")).to_have_text(["Breaking Bad"])
+
+
+def test_music_has_square_covers_an_artist_lists_albums_and_an_album_its_tracks(
+    music: FakePlexServer, alice: Page, new_context: ContextFactory, plex_tv: FakePlexTv
+) -> None:
+    alice.goto("/library")
+    alice.get_by_role("navigation", name="Libraries").get_by_role("link", name="Music").click()
+
+    expect(alice.get_by_role("heading", level=1)).to_have_text("Music")
+    assert grid_titles(alice) == ["Miles Davis", "Nina Simone"]
+    artist = alice.locator("[data-grid] .poster-card").first
+    assert aspect_ratio(artist.locator(".poster")) == pytest.approx(1, abs=0.02)
+    recent = alice.locator("[data-shelf-row] .poster").first
+    assert aspect_ratio(recent) == pytest.approx(1, abs=0.02)
+    screenshot(alice, "library-music-desktop")
+    artist.get_by_role("link").click()
+
+    expect(alice.get_by_role("heading", level=1)).to_have_text("Miles Davis")
+    assert aspect_ratio(alice.locator(".title-poster .poster")) == pytest.approx(1, abs=0.02)
+    albums = alice.get_by_role("region", name="Albums").locator(".poster-title")
+    expect(albums).to_have_text(["Kind of Blue", "Sketches of Spain"])
+    screenshot(alice, "library-artist-desktop")
+    alice.get_by_role("link", name=re.compile("^Kind of Blue")).click()
+
+    expect(alice.get_by_role("heading", level=1)).to_have_text("Kind of Blue")
+    expect(alice.locator(".kicker")).to_have_text("Album · Miles Davis")
+    tracks = alice.get_by_role("region", name="Tracks").get_by_role("listitem")
+    expect(tracks).to_have_count(5)
+    expect(tracks.first).to_have_text(re.compile(r"^\s*1\s*So What\s*Length 3:17\s*$"))
+    expect(tracks.nth(4)).to_contain_text("Flamenco Sketches")
+    expect(alice.locator(".facts")).to_contain_text("5 tracks")
+    screenshot(alice, "library-album-desktop")
+    alice.get_by_role("link", name="Back to Miles Davis").click()
+    expect(alice.get_by_role("heading", level=1)).to_have_text("Miles Davis")
+
+    box = alice.get_by_role("combobox", name="Search the library")
+    box.press_sequentially("nina", delay=30)
+    found = alice.get_by_role("listbox").get_by_role("option").first
+    expect(found).to_have_text(re.compile("^Nina Simone.*Artist"))
+    assert aspect_ratio(found.locator(".search-thumb")) == pytest.approx(1, abs=0.02)
+
+    phone = new_context(MOBILE)
+    sign_in_with_plex(phone, plex_tv)
+    small = phone.new_page()
+    small.goto(f"/library/items/{music.library.find('Kind of Blue').rating_key}")
+    expect(small.get_by_role("region", name="Tracks").get_by_role("listitem")).to_have_count(5)
+    assert horizontal_overflow(small) <= 0
+    screenshot(small, "library-album-mobile")
+
+
+def test_the_results_page_says_how_many_were_found_and_pages_through_them(
+    alice: Page,
+    plex_server: FakePlexServer,
+    site: Site,
+    new_context: ContextFactory,
+    plex_tv: FakePlexTv,
+) -> None:
+    plex_server.library.add_items("1", 50, prefix="Starlight")
+    alice.goto("/search?q=starlight")
+
+    expect(alice.locator(".page-head .lead")).to_have_text(
+        "50 titles found in all; this page shows 1 to 40."
+    )
+    results = alice.locator(".poster-grid .poster-title")
+    expect(results).to_have_count(40)
+    first_page = set(results.all_inner_texts())
+    expect(alice.get_by_text("Page 1 of 2")).to_be_visible()
+    expect(alice.get_by_role("link", name="Previous page")).to_have_count(0)
+    screenshot(alice, "search-pages-desktop")
+    alice.get_by_role("link", name="Next page").click()
+
+    expect(alice).to_have_url(site.at("/search?q=starlight&page=2"))
+    expect(results).to_have_count(10)
+    assert first_page.isdisjoint(results.all_inner_texts())
+    assert len(first_page | set(results.all_inner_texts())) == 50
+    expect(alice.locator(".page-head .lead")).to_contain_text("this page shows 41 to 50")
+    expect(alice.get_by_role("link", name="Next page")).to_have_count(0)
+    alice.get_by_role("link", name="Previous page").click()
+    expect(alice).to_have_url(site.at("/search?q=starlight"))
+
+    phone = new_context(MOBILE)
+    sign_in_with_plex(phone, plex_tv)
+    small = phone.new_page()
+    small.goto("/search?q=starlight&page=2")
+    expect(small.get_by_text("Page 2 of 2")).to_be_visible()
+    assert horizontal_overflow(small) <= 0
+    screenshot(small, "search-pages-mobile")
+
+
+def test_the_recently_added_row_scrolls_with_buttons_at_its_edges(
+    alice: Page, plex_server: FakePlexServer, new_context: ContextFactory, plex_tv: FakePlexTv
+) -> None:
+    plex_server.library.add_items("1", 12, prefix="Fresh")
+    alice.goto("/library/1")
+    row = alice.locator("[data-shelf-row]")
+    back = alice.get_by_role("button", name="Scroll back through recently added")
+    on = alice.get_by_role("button", name="Scroll on through recently added")
+    last = row.locator(".poster-card").last
+
+    expect(on).to_be_visible()
+    expect(back).to_be_hidden()
+    expect(last).not_to_be_in_viewport()
+    screenshot(alice, "library-shelf-desktop")
+    on.click()
+
+    expect(back).to_be_visible()
+    # Moved on by about a page: the ninth title, out of sight before, is in view.
+    expect(row.locator(".poster-card").nth(8)).to_be_in_viewport()
+    expect(row.locator(".poster-card").first).not_to_be_in_viewport()
+    # By keyboard: the button is focusable, and at the end its focus moves to the other one.
+    # Without motion each press scrolls at once, so the end is known after each.
+    alice.emulate_media(reduced_motion="reduce")
+    on.focus()
+    for _ in range(10):
+        alice.keyboard.press("Enter")
+        if row.evaluate("row => row.scrollLeft + row.clientWidth >= row.scrollWidth - 1"):
+            break
+    expect(on).to_be_hidden()
+    expect(last).to_be_in_viewport()
+    expect(back).to_be_focused()
+    alice.keyboard.press("Enter")
+    expect(on).to_be_visible()
+
+    phone = new_context(MOBILE)
+    sign_in_with_plex(phone, plex_tv)
+    small = phone.new_page()
+    small.goto("/library/1")
+    small_row = small.locator("[data-shelf-row]")
+    small_back = small.get_by_role("button", name="Scroll back through recently added")
+    expect(small.get_by_role("button", name="Scroll on through recently added")).to_be_visible()
+    assert horizontal_overflow(small) <= 0
+    screenshot(small, "library-shelf-mobile")
+    box = small_row.bounding_box()
+    assert box is not None
+    # A sideways swipe or trackpad scroll moves the row itself, and the buttons follow it.
+    small.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    small.mouse.wheel(400, 0)
+    expect(small_back).to_be_visible()
+    assert scrolled(small_row) > 0
 
 
 def test_collections_are_listed_and_open(alice: Page) -> None:

@@ -5,7 +5,8 @@ Machina, Arrival), "TV Shows" (2, /data/tv: Breaking Bad with 2 seasons of 3 epi
 with 1 season of 2), an Other Videos library "YouTube" (3, movie type, /data/youtube: one clip),
 items with imdb/tmdb/tvdb Guids, and the collection "Alien Collection" (Alien, Aliens) in Movies.
 
-Tests change it with `add_section`, `add_movie`, `add_show`, `add_items(section, n)` (100,000 are
+Tests change it with `add_section`, `add_movie`, `add_show`, `add_artist` (with its albums and their
+tracks, in a library of type `artist`; `add_music()` adds one, "Music"), `add_items(section, n)` (100,000 are
 fine: a listing is filtered and sorted once per change and then only sliced), `update_item`
 (its `updatedAt` becomes now), `remove_item`, `add_collection`, `share(token, *section_keys)` (a
 shared user's server token, which sees only those sections and gets PMS's 401 for the others),
@@ -35,7 +36,18 @@ PAYLOADS = Path(__file__).parent / "payloads" / "plex_server"
 # stamped with the real time, so it is always newer.
 BASE_TIME = 1_700_000_000
 
-TYPE_IDS = {"movie": 1, "show": 2, "season": 3, "episode": 4, "collection": 18}
+TYPE_IDS = {
+    "movie": 1,
+    "show": 2,
+    "season": 3,
+    "episode": 4,
+    "artist": 8,
+    "album": 9,
+    "track": 10,
+    "collection": 18,
+}
+# How far below a library's top items (movies, shows, artists) items of a type are.
+_DEPTHS = {"season": 1, "album": 1, "episode": 2, "track": 2}
 TYPE_NAMES = {number: name for name, number in TYPE_IDS.items()}
 
 
@@ -51,9 +63,16 @@ _TEMPLATES = {
     "season": payload("children.json")["MediaContainer"]["Metadata"][0],
     "episode": payload("children.json")["MediaContainer"]["Metadata"][1],
     "collection": payload("collections.json")["MediaContainer"]["Metadata"][0],
+    "artist": payload("music.json")["MediaContainer"]["Metadata"][0],
+    "album": payload("music.json")["MediaContainer"]["Metadata"][1],
+    "track": payload("music.json")["MediaContainer"]["Metadata"][2],
 }
-_MEDIA = {k: v for k, v in _TEMPLATES["movie"]["Media"][0].items() if k != "Part"}
-_PART = _TEMPLATES["movie"]["Media"][0]["Part"][0]
+# Video files take a movie's media shape, tracks a track's.
+_MEDIA = {
+    kind: {k: v for k, v in _TEMPLATES[kind]["Media"][0].items() if k != "Part"}
+    for kind in ("movie", "track")
+}
+_PART = {kind: _TEMPLATES[kind]["Media"][0]["Part"][0] for kind in ("movie", "track")}
 _HUBS = {hub["type"]: hub for hub in payload("hubs_search.json")["MediaContainer"]["Hub"]}
 
 
@@ -83,7 +102,7 @@ class FakeSection:
 
     @property
     def item_type(self) -> str:
-        return "show" if self.type == "show" else "movie"
+        return self.type if self.type in ("show", "artist") else "movie"
 
 
 @dataclass(eq=False, slots=True)
@@ -265,6 +284,83 @@ class FakeLibrary:
                     season.children.append(episode.rating_key)
             return show
 
+    def add_artist(
+        self,
+        section_key: str,
+        title: str,
+        *,
+        albums: Iterable[tuple[str, int | None, Iterable[str]]] = (),
+        **fields: Any,
+    ) -> FakeItem:
+        """An artist of a music library with `albums` (title, year, track titles), each track
+        a file of its own, numbered from 1 in its album."""
+        with self.lock:
+            artist = self._new(section_key, "artist", title, guids=(), **fields)
+            self._top[section_key][artist.rating_key] = artist
+            folder = f"{self._sections[section_key].locations[0]}/{title}"
+            for album_title, year, tracks in albums:
+                album = self._new(
+                    section_key,
+                    "album",
+                    album_title,
+                    year=year,
+                    guids=(),
+                    parent_key=artist.rating_key,
+                    added_at=artist.added_at,
+                )
+                artist.children.append(album.rating_key)
+                for number, track_title in enumerate(tracks, start=1):
+                    track = self._new(
+                        section_key,
+                        "track",
+                        track_title,
+                        parent_key=album.rating_key,
+                        index=number,
+                        duration=180_000 + 17_000 * number,
+                        added_at=artist.added_at,
+                        guids=(),
+                        file=f"{folder}/{album_title}/{number:02d} - {track_title}.flac",
+                    )
+                    album.children.append(track.rating_key)
+            return artist
+
+    def add_music(self, key: str = "4", title: str = "Music") -> FakeSection:
+        """A music library at /data/music holding two artists: Miles Davis (Kind of Blue, 5
+        tracks; Sketches of Spain, 2) and Nina Simone (Pastel Blues, 3)."""
+        with self.lock:
+            section = self.add_section(
+                key,
+                "artist",
+                title,
+                ["/data/music"],
+                agent="tv.plex.agents.music",
+                scanner="Plex Music",
+            )
+            kind_of_blue = ["So What", "Freddie Freeloader", "Blue in Green", "All Blues"]
+            self.add_artist(
+                key,
+                "Miles Davis",
+                title_sort="Davis, Miles",
+                summary="American jazz trumpeter, bandleader and composer.",
+                albums=[
+                    ("Kind of Blue", 1959, [*kind_of_blue, "Flamenco Sketches"]),
+                    ("Sketches of Spain", 1960, ["Concierto de Aranjuez", "Will o' the Wisp"]),
+                ],
+            )
+            self.add_artist(
+                key,
+                "Nina Simone",
+                title_sort="Simone, Nina",
+                albums=[
+                    (
+                        "Pastel Blues",
+                        1965,
+                        ["Be My Husband", "Nobody's Fault but Mine", "Sinnerman"],
+                    )
+                ],
+            )
+            return section
+
     def add_items(self, section_key: str, n: int, *, prefix: str = "Generated") -> list[str]:
         """`n` more movies (shows, in a show library) with distinct titles, years and Guids,
         each added after the last; returns their rating keys in that order."""
@@ -438,16 +534,19 @@ class FakeLibrary:
         return list(self._collections[section_key].values())
 
     def recently_added(self, section_keys: Iterable[str]) -> list[FakeItem]:
-        """Newest first, like PMS: new movies, and new episodes grouped as their season."""
+        """Newest first, like PMS: new movies, new episodes grouped as their season, and new
+        tracks as their album."""
         items = []
         for key in section_keys:
             for item in self._top[key].values():
-                items.extend(self.children_of(item) if item.type == "show" else [item])
+                grouped = item.type in ("show", "artist")
+                items.extend(self.children_of(item) if grouped else [item])
         return sorted(items, key=lambda i: i.added_at, reverse=True)
 
     def search(self, query: str, visible: set[str], limit: int) -> list[dict[str, Any]]:
         """`/hubs/search` hubs: titles by type (empty hubs too), then an actors hub of tags."""
-        matches: dict[str, list[FakeItem]] = {"movie": [], "show": [], "episode": []}
+        kinds = ("movie", "show", "episode", "artist", "album", "track")
+        matches: dict[str, list[FakeItem]] = {kind: [] for kind in kinds}
         actors: dict[str, None] = {}
         for item in self._items.values():
             if item.section_key not in visible:
@@ -557,8 +656,9 @@ class FakeLibrary:
             else:
                 entry.pop(name, None)
         if item.file is not None:
-            part = {**_PART, "file": item.file, "duration": item.duration}
-            entry["Media"] = [{**_MEDIA, "duration": item.duration, "Part": [part]}]
+            shape = "track" if item.type == "track" else "movie"
+            part = {**_PART[shape], "file": item.file, "duration": item.duration}
+            entry["Media"] = [{**_MEDIA[shape], "duration": item.duration, "Part": [part]}]
         self._family(entry, item, section)
         if item.wire:
             entry.update(item.wire)
@@ -579,14 +679,14 @@ class FakeLibrary:
 
     def _of_type(self, section_key: str, kind: str | None) -> list[FakeItem]:
         top = list(self._top[section_key].values())
-        if kind is None or kind in ("movie", "show"):
+        if kind is None or kind in ("movie", "show", "artist"):
             return [i for i in top if kind is None or i.type == kind]
         if kind == "collection":
             return self.collections_of(section_key)
-        seasons = [s for show in top for s in self.children_of(show)]
-        if kind == "season":
-            return seasons
-        return [e for season in seasons for e in self.children_of(season)]
+        level = top
+        for _ in range(_DEPTHS.get(kind, 0)):
+            level = [child for item in level for child in self.children_of(item)]
+        return [i for i in level if i.type == kind]
 
     def _family(self, entry: dict[str, Any], item: FakeItem, section: FakeSection) -> None:
         key = item.rating_key
@@ -616,6 +716,39 @@ class FakeLibrary:
                 parentIndex=parent.index,
                 grandparentTitle=show and show.title,
                 grandparentRatingKey=show and show.rating_key,
+            )
+        elif item.type == "artist":
+            albums = self.children_of(item)
+            entry.update(
+                key=f"/library/metadata/{key}/children",
+                childCount=len(albums),
+                leafCount=sum(len(a.children) for a in albums),
+            )
+        elif item.type == "album" and parent is not None:
+            entry.update(
+                key=f"/library/metadata/{key}/children",
+                parentRatingKey=parent.rating_key,
+                parentTitle=parent.title,
+                parentKey=f"/library/metadata/{parent.rating_key}",
+                parentThumb=f"/library/metadata/{parent.rating_key}/thumb/{parent.updated_at}",
+                art=f"/library/metadata/{parent.rating_key}/art/{parent.updated_at}",
+                leafCount=len(item.children),
+            )
+        elif item.type == "track" and parent is not None:
+            artist = self._items.get(parent.parent_key or "")
+            # PMS gives a track its album's cover as its own thumb; `parentIndex` is its disc.
+            album_thumb = f"/library/metadata/{parent.rating_key}/thumb/{parent.updated_at}"
+            entry.update(
+                parentRatingKey=parent.rating_key,
+                parentTitle=parent.title,
+                parentKey=f"/library/metadata/{parent.rating_key}",
+                parentIndex=1,
+                parentYear=parent.year,
+                parentThumb=album_thumb,
+                thumb=album_thumb,
+                grandparentTitle=artist and artist.title,
+                grandparentRatingKey=artist and artist.rating_key,
+                grandparentKey=artist and f"/library/metadata/{artist.rating_key}",
             )
         elif item.type == "collection":
             years = [self._items[k].year or 0 for k in item.children if k in self._items]

@@ -177,12 +177,14 @@ class PlexServerClient:
                 return library
         raise LibraryNotFound
 
-    async def library_size(self, key: str, *, token: str) -> int:
-        """How many items the library holds, without listing any. Raises `LibraryNotFound`."""
+    async def library_size(self, key: str, *, token: str, type: ItemType | None = None) -> int:
+        """How many items the library holds (of `type`: e.g. a music library's albums rather
+        than its artists), without listing any. Raises `LibraryNotFound`."""
         path = _section(key, "all")
-        found = await self._get(
-            path, token=token, params=wire.paging(0, 0), missing=LibraryNotFound
-        )
+        params: dict[str, object] = wire.paging(0, 0)
+        if type is not None:
+            params["type"] = TYPE_IDS[type]
+        found = await self._get(path, token=token, params=params, missing=LibraryNotFound)
         return wire.page_of(found, [], 0).total_size
 
     async def library_items(
@@ -225,8 +227,10 @@ class PlexServerClient:
         page_size: int = MAX_PAGE_SIZE,
         include_guids: bool = True,
         updated_since: int | datetime | None = None,
+        type: ItemType | None = None,
     ) -> AsyncIterator[LibraryItem]:
-        """Every item of the library (or those changed since `updated_since`), page after page.
+        """Every item of the library (or those changed since `updated_since`; of `type`, else
+        the library's own: movies, shows, artists), page after page.
 
         The next page is already on its way while the caller works through the current one;
         there is no pause between pages. Items come oldest-added first, so items added during
@@ -241,6 +245,7 @@ class PlexServerClient:
                 start=start,
                 size=page_size,
                 sort="addedAt:asc",
+                type=type,
                 include_guids=include_guids,
                 updated_since=updated_since,
             )
@@ -295,7 +300,9 @@ class PlexServerClient:
     async def search(
         self, query: str, *, token: str, limit: int = 20, section: str | None = None
     ) -> list[SearchHit]:
-        """Titles matching `query` in the libraries `token` may see (or in one `section`).
+        """Titles matching `query` in the libraries `token` may see (or in one `section`), in
+        Plex's order: at most `limit` of each kind (movies, shows, episodes, artists, albums,
+        tracks, collections), as Plex counts its limit.
 
         Actors, genres and other tags Plex finds too are left out.
         """
@@ -307,7 +314,7 @@ class PlexServerClient:
         if section is not None:
             params["sectionId"] = _key(section, LibraryNotFound)
         found = await self._get("/hubs/search", token=token, params=params)
-        return [wire.search_hit(m) for hub in found.hubs for m in hub.metadata][:limit]
+        return [wire.search_hit(m) for hub in found.hubs for m in hub.metadata]
 
     async def recently_added(
         self, *, token: str, limit: int = 20, section: str | None = None

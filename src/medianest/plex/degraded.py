@@ -2,7 +2,8 @@
 
 Two things are held. Every answer Plex gave for a view is kept for a day, well past the minutes
 it is served fresh (`plex-held:{cache key}`, the key naming whose view it was). And the library
-index holds every movie and show of the owner's movie and TV libraries, as of its last sync.
+index holds every movie, show, artist and album of the owner's movie, TV and music libraries, as of
+its last sync.
 While Plex is down, a view gets its own held answer if there is one, else the index's; either
 comes marked degraded, with the time its data is from. When neither holds anything, Plex's error
 stands.
@@ -59,8 +60,12 @@ FromIndex = Callable[[AsyncSession, Visible], Awaitable[T | None]]
 """The view answered from the index for the libraries given; None when it cannot answer it."""
 
 _LIBRARIES = TypeAdapter(list[Library])
-# The type of the items the index holds for a library of each type.
-_INDEXED_TYPES: dict[str, ItemType] = {"movie": "movie", "show": "show"}
+# The types of the items the index holds for a library of each type.
+_INDEXED_TYPES: dict[str, tuple[ItemType, ...]] = {
+    "movie": ("movie",),
+    "show": ("show",),
+    "artist": ("artist", "album"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,11 +176,13 @@ class HeldAnswers:
                 return None
             libraries = await self._index.libraries(session)
             library = next((lib for lib in libraries if lib.library_key == key), None)
-            # The index holds a library's movies or shows, not its seasons or episodes.
-            if library is None or type not in (None, _INDEXED_TYPES.get(library.library_type)):
+            # The index holds a library's movies, shows, artists and albums; not its seasons,
+            # episodes or tracks.
+            indexed = _INDEXED_TYPES.get(library.library_type, ()) if library else ()
+            if library is None or (type is not None and type not in indexed):
                 return None
             found = await self._index.browse(
-                session, key, page=page, page_size=page_size, sort=sort
+                session, key, page=page, page_size=page_size, sort=sort, type=type
             )
             items = [LibraryItem(**indexed_fields(item)) for item in found.items]
             return Page(items=items, offset=found.offset, total_size=found.total_size)

@@ -5,6 +5,7 @@ A query is folded the same way and every word of it must begin a word of the tit
 order: "matrix the" and "MATR" find "The Matrix", "amelie" finds "Amélie", so results come as
 the user types. Ranking is the same on both engines: the title itself, then titles that begin
 with the query, then shorter titles first (a type-ahead wants "Alien" above "Alien: Covenant").
+`closeness` ranks what Plex's own search finds the same way.
 """
 
 from __future__ import annotations
@@ -49,6 +50,24 @@ def fold(title: str) -> str:
 def sort_title(folded: str) -> str:
     """How a `fold`ed title is ordered: without a leading English article ("the matrix" -> M)."""
     return _ARTICLE.sub("", folded, count=1)
+
+
+def closeness(query: str, title: str) -> tuple[int, int]:
+    """Where `title` stands among the answers to `query`, lowest first, as the index ranks
+    them: the title itself, titles beginning with the query, titles with a word beginning with
+    each word of it, then the rest (Plex finds titles by other words, and spelled nearly
+    right); shorter titles first in each."""
+    wanted, folded = fold(query), fold(title)
+    title_words = folded.split()
+    if folded == wanted:
+        rank = 0
+    elif folded.startswith(wanted):
+        rank = 1
+    elif all(any(w.startswith(term) for w in title_words) for term in wanted.split()):
+        rank = 2
+    else:
+        rank = 3
+    return rank, len(folded)
 
 
 def short_summary(summary: str) -> str:

@@ -1,8 +1,9 @@
-"""The library index: every movie and show of the owner's Plex libraries, kept in MediaNest's
-database so "is TMDB id X in Plex, and where" is one indexed query and search and browsing keep
-working while Plex is down.
+"""The library index: every movie, show, artist and album of the owner's Plex libraries, kept in
+MediaNest's database so "is TMDB id X in Plex, and where" is one indexed query and search and
+browsing keep working while Plex is down.
 
-A full sync reads every movie and TV library (Other Videos libraries are movie libraries) page
+A full sync reads every movie, TV and music library (Other Videos libraries are movie libraries;
+a music library is read twice, its artists then its albums) page
 after page, 200 items a page with no pause. Each batch of items is upserted (one statement run for
 the whole batch) in a short transaction of its own while the next pages are read, so other
 writers, SQLite's included, are never held up for the whole sync; then the sync forgets the items
@@ -10,8 +11,9 @@ of that library it did not see. An incremental sync asks each library only
 for what changed since the newest `updatedAt` indexed (Plex's clock, so skew loses nothing) and
 upserts it; Plex lists no deletions, so an item removed from Plex stays until the next full sync.
 
-Seasons and episodes are not indexed: a show's page asks Plex for them, and the index answers what
-the requests and search need (movies and shows). The parent columns are there for them.
+Seasons, episodes and tracks are not indexed: a show's or an album's page asks Plex for them, and
+the index answers what the requests and search need (movies and shows; artists and albums, which
+people look for by name). The parent columns are there for them: an album's parent is its artist.
 
 One sync runs at a time: it claims the single `plex_sync_run` row, heart-beats in it with its
 progress at every batch, and leaves it `idle` or `failed` with a message an admin can act on. A
@@ -54,19 +56,22 @@ from medianest.core.schemas import ApiModel
 from medianest.plex.client import PlexServerClient
 from medianest.plex.index_search import fold, search_statement, short_summary, sort_title
 from medianest.plex.models import SYNC_RUN_ID, PlexItem, PlexSyncRun, PlexSyncState
-from medianest.plex.schemas import ExternalIds, ItemSort, Library, LibraryItem, Page
+from medianest.plex.schemas import ExternalIds, ItemSort, ItemType, Library, LibraryItem, Page
 
 log = structlog.get_logger(__name__)
 
 SYNC_FULL = "plex.sync_full"
 SYNC_INCREMENTAL = "plex.sync_incremental"
-INDEXED_LIBRARY_TYPES = frozenset({"movie", "show"})
+INDEXED_LIBRARY_TYPES = frozenset({"movie", "show", "artist"})
+# What is indexed of a library besides its own items (movies, shows, artists).
+NESTED: dict[str, tuple[ItemType, ...]] = {"artist": ("album",)}
+NESTED_TYPES = frozenset(kind for kinds in NESTED.values() for kind in kinds)
 # Items per upsert and per progress update: a few pages, so the run record stays current
 # without a write per page.
 BATCH = 500
 STALE_AFTER = timedelta(minutes=10)
 MAX_PAGE_SIZE = 200
-MAX_SEARCH_RESULTS = 100
+MAX_SEARCH_RESULTS = 500
 _DELETE_CHUNK = 500
 
 SyncKind = Literal["full", "incremental"]
@@ -82,6 +87,8 @@ _SORTS = {
     "updatedAt": PlexItem.updated_at,
     "year": PlexItem.year,
 }
+# A library's own items, as Plex lists the library: what it counts and browses.
+_OWN_ITEMS = PlexItem.type.not_in(sorted(NESTED_TYPES))
 # Everything a sync writes but the key it matches on.
 _SYNCED = [c.name for c in PlexItem.__table__.columns if c.name not in ("id", "rating_key")]
 
@@ -91,7 +98,7 @@ class SyncAlreadyRunning(Conflict):
 
 
 class IndexedItem(ApiModel):
-    """A movie or show as the library index holds it."""
+    """A movie, show, artist or album as the library index holds it."""
 
     rating_key: str
     library_key: str
@@ -185,7 +192,14 @@ class LibraryIndex:
         async with self._running("full", progress) as run:
             found = await client.libraries(token=token, include_counts=True)
             libraries = [lib for lib in found if lib.type in INDEXED_LIBRARY_TYPES]
-            run.items_total = sum(lib.item_count or 0 for lib in libraries)
+            nested = await asyncio.gather(
+                *(
+                    client.library_size(lib.key, token=token, type=kind)
+                    for lib in libraries
+                    for kind in NESTED.get(lib.type, ())
+                )
+            )
+            run.items_total = sum(lib.item_count or 0 for lib in libraries) + sum(nested)
             for library in libraries:
                 await self._sync_library(client, token, library, run, full=True)
             run.removed += await self._forget_libraries({lib.key for lib in libraries}, run)
@@ -247,7 +261,7 @@ class LibraryIndex:
     ) -> list[IndexedItem]:
         """Titles holding a word beginning with each word of `query`, best first, from the
         libraries in `library_keys` only (None: all). Raises `ValueError` for a limit outside
-        1..100."""
+        1..500."""
         if not 1 <= limit <= MAX_SEARCH_RESULTS:
             raise ValueError(f"a search returns 1..{MAX_SEARCH_RESULTS} items")
         if library_keys is not None and not library_keys:
@@ -267,15 +281,18 @@ class LibraryIndex:
         page: int = 1,
         page_size: int = 50,
         sort: ItemSort = "titleSort:asc",
+        type: str | None = None,
     ) -> Page[IndexedItem]:
-        """One page (from 1) of a library, in the orders Plex lists it in. Raises `ValueError`
-        for a page below 1 or a size outside 1..200."""
+        """One page (from 1) of a library's items of `type` (None: its own items, as Plex
+        lists them: a music library's artists, not its albums), in the orders Plex lists it
+        in. Raises `ValueError` for a page below 1 or a size outside 1..200."""
         if page < 1 or not 1 <= page_size <= MAX_PAGE_SIZE:
             raise ValueError(f"pages start at 1 and hold 1..{MAX_PAGE_SIZE} items")
         name, _, direction = sort.partition(":")
         column = _SORTS[name]
         order = (column.desc() if direction == "desc" else column.asc()).nulls_last()
-        in_library = PlexItem.library_key == library_key
+        of_type = PlexItem.type == type if type is not None else _OWN_ITEMS
+        in_library = (PlexItem.library_key == library_key) & of_type
         total = await session.scalar(select(func.count()).select_from(PlexItem).where(in_library))
         offset = (page - 1) * page_size
         rows = await session.scalars(
@@ -291,10 +308,11 @@ class LibraryIndex:
     async def recently_added(
         self, session: AsyncSession, *, limit: int = 20, library_keys: Collection[str] | None = None
     ) -> list[IndexedItem]:
-        """The newest additions to the libraries in `library_keys` (None: all), newest first."""
+        """The newest additions to the libraries in `library_keys` (None: all), newest first:
+        as Plex lists them, a music library's albums rather than their artists."""
         if not 1 <= limit <= MAX_SEARCH_RESULTS:
             raise ValueError(f"a list holds 1..{MAX_SEARCH_RESULTS} items")
-        statement = select(PlexItem)
+        statement = select(PlexItem).where(PlexItem.type != "artist")
         if library_keys is not None:
             statement = statement.where(PlexItem.library_key.in_(sorted(library_keys)))
         rows = await session.scalars(
@@ -342,13 +360,19 @@ class LibraryIndex:
                 state = await session.get(PlexSyncState, library.key)
             since = state.watermark if state is not None else None
             full = since is None
-        items = client.iter_library_items(
-            library.key, token=token, page_size=MAX_PAGE_SIZE, updated_since=since
-        )
-        # An async generator: closed at once when the sync fails, its next page left unread.
-        seen, newest = await self._index(
-            cast(AsyncGenerator[LibraryItem, None], items), library, run
-        )
+        seen: set[str] = set()
+        newest: datetime | None = None
+        for kind in (None, *NESTED.get(library.type, ())):
+            items = client.iter_library_items(
+                library.key, token=token, page_size=MAX_PAGE_SIZE, updated_since=since, type=kind
+            )
+            # An async generator: closed at once when the sync fails, its next page left unread.
+            found, latest = await self._index(
+                cast(AsyncGenerator[LibraryItem, None], items), library, run
+            )
+            seen |= found
+            if latest is not None and (newest is None or latest > newest):
+                newest = latest
         async with self._db.unit_of_work() as session:
             removed = await self._forget_unseen(session, library.key, seen) if full else 0
             run.removed += removed
@@ -452,7 +476,9 @@ class LibraryIndex:
         """
         now = utc_now()
         count = await session.scalar(
-            select(func.count()).select_from(PlexItem).where(PlexItem.library_key == library.key)
+            select(func.count())
+            .select_from(PlexItem)
+            .where(PlexItem.library_key == library.key, _OWN_ITEMS)
         )
         state = await session.get(PlexSyncState, library.key)
         changed = (

@@ -147,10 +147,18 @@ async def search(
     plex: PlexServiceDep,
     response: Response,
     query: Annotated[str, Query(max_length=MAX_QUERY_LENGTH)] = "",
-    limit: Annotated[int, Query(ge=1, le=50)] = 20,
+    page: PageNumber = 1,
+    page_size: Annotated[int | None, Query(alias="pageSize", ge=1, le=100)] = None,
+    limit: Annotated[
+        int | None, Query(ge=1, le=50, description="The page size, by its older name")
+    ] = None,
 ) -> Envelope[list[SearchHit]]:
-    found = await plex.search(principal, query, limit=limit)
-    return Envelope(data=served(response, found), meta=_held(found))
+    size = page_size or limit or 20
+    found = await plex.search(principal, query, page=page, page_size=size)
+    hits = served(response, found)
+    return Envelope[list[SearchHit]](
+        data=hits.items, meta=_held(found, _meta(page, size, hits.total_size))
+    )
 
 
 @router.get("/recently-added", response_model=Envelope[list[LibraryItem]])

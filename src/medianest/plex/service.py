@@ -63,7 +63,8 @@ from medianest.plex.client import (
 )
 from medianest.plex.degraded import HELD_PREFIX, Fallback, HeldAnswers
 from medianest.plex.images import MAX_SIDE, Image, ImageDiskCache, PlexImages, parse_image_path
-from medianest.plex.library_index import LibraryIndex
+from medianest.plex.index_search import closeness
+from medianest.plex.library_index import MAX_SEARCH_RESULTS, LibraryIndex
 from medianest.plex.schemas import (
     Collection,
     ItemDetail,
@@ -85,6 +86,8 @@ LIBRARIES_TTL = 3600.0
 CONTENT_TTL = 300.0
 MAX_PAGE_SIZE = 100
 MAX_QUERY_LENGTH = 200
+# Plex is asked for this many titles of each kind a search finds; they are all paged through.
+SEARCH_EACH = 100
 
 ItemOrder = Literal["title", "addedAt", "year"]
 CollectionOrder = Literal["title", "addedAt", "updatedAt"]
@@ -318,25 +321,43 @@ class PlexService:
         )
 
     async def search(
-        self, principal: Principal, query: str, *, limit: int = 20
-    ) -> Cached[list[SearchHit]]:
-        """Titles matching `query` in the libraries the user may see."""
+        self, principal: Principal, query: str, *, page: int = 1, page_size: int = 20
+    ) -> Cached[Page[SearchHit]]:
+        """One page of the titles matching `query` in the libraries the user may see, the
+        closest first (`index_search.closeness`); `total_size` counts them all.
+
+        Every page is cut from one answer per query, so pages neither overlap nor skip.
+        """
         text = " ".join(query.split())
         if not text:
             raise _invalid("query", "Search query is required")
         if len(text) > MAX_QUERY_LENGTH:
             raise _invalid("query", f"Search for at most {MAX_QUERY_LENGTH} characters.")
-        _check_limit(limit)
+        _check_page(page, page_size)
         # Plex matches regardless of case, so "Alien" and "alien" share one cached answer.
         digest = hashlib.sha256(text.casefold().encode()).hexdigest()[:32]
-        return await self._view(
+
+        async def fetch(c: PlexCaller) -> list[SearchHit]:
+            hits: dict[str, SearchHit] = {}
+            for hit in await c.client.search(text, token=c.token, limit=SEARCH_EACH):
+                hits.setdefault(hit.rating_key, hit)
+            # Plex lists its finds kind by kind; a title named as asked comes first whatever
+            # its kind (an artist among a hundred movies with the word in their titles).
+            return sorted(hits.values(), key=lambda hit: closeness(text, hit.title))
+
+        found = await self._view(
             principal,
-            f"search:{digest}:{limit}",
+            f"search:{digest}",
             CONTENT_TTL,
             _HITS,
-            lambda c: c.client.search(text, token=c.token, limit=limit),
-            self.held.search_fallback(text, limit=limit),
+            fetch,
+            self.held.search_fallback(text, limit=MAX_SEARCH_RESULTS),
         )
+        start = (page - 1) * page_size
+        shown = Page[SearchHit](
+            items=found.value[start : start + page_size], offset=start, total_size=len(found.value)
+        )
+        return Cached(shown, found.hit, found.degraded, found.as_of)
 
     async def get_recently_added(
         self, principal: Principal, *, limit: int = 20

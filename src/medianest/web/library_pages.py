@@ -1,13 +1,15 @@
 """The library pages: the Plex library as the signed-in user may see it, rendered on the server.
 
 They read through `PlexService`, so a page shows exactly what the JSON API would show the same
-user. Scripts make them nicer (endless scrolling, administrators' actions) but every page works
-without them: "Load more" is a link and sorting is a form.
+user. Scripts make them nicer (endless scrolling, buttons along the recently-added row,
+administrators' actions) but every page works without them: "Load more" and the result pages
+are links and sorting is a form.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,8 +26,21 @@ from medianest.core.routing import attach
 from medianest.plex.callers import PlexNotConnected
 from medianest.plex.client import LibraryNotFound
 from medianest.plex.deps import PlexServiceDep
-from medianest.plex.schemas import Collection, ItemDetail, Library, LibraryItem
+from medianest.plex.schemas import ItemDetail, Library, LibraryItem
 from medianest.plex.service import MAX_QUERY_LENGTH, Cached, ItemOrder, PlexService
+from medianest.web.library_cards import (
+    COUNTED,
+    KINDS,
+    SQUARE_KINDS,
+    Card,
+    Season,
+    album_card,
+    card,
+    collection_card,
+    discs,
+    runtime,
+    track_time,
+)
 from medianest.web.shell import PageRoute, Web, WebShell
 from medianest.web.viewer import SignedInViewer, Viewer
 
@@ -34,34 +49,13 @@ PAGE_SIZE = 40
 # from this many.
 RECENT_POOL = 60
 RECENT_SHOWN = 12
-SEARCH_LIMIT = 50
+SEARCH_PAGE_SIZE = 40
 PLEX_WEB = (
     "https://app.plex.tv/desktop/#!/server/{server}/details?key=%2Flibrary%2Fmetadata%2F{key}"
 )
 
 SORTS: dict[str, str] = {"title": "Title", "addedAt": "Date added", "year": "Year"}
 _ORDERS: dict[str, ItemOrder] = {"title": "title", "addedAt": "addedAt", "year": "year"}
-KINDS = {
-    "movie": "Movie",
-    "show": "TV show",
-    "season": "Season",
-    "episode": "Episode",
-    "collection": "Collection",
-    "artist": "Artist",
-    "album": "Album",
-    "track": "Track",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Card:
-    """One poster in a grid: what it links to and the line under its title."""
-
-    key: str
-    href: str
-    title: str
-    thumb: str | None
-    line: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,70 +64,6 @@ class Stale:
 
     moment: datetime | None
     text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Season:
-    item: LibraryItem
-    episodes: list[LibraryItem]
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'}"
-
-
-def runtime(milliseconds: int | None) -> str:
-    """ "1 h 57 min", "45 min"; empty when unknown."""
-    if not milliseconds or milliseconds < 0:
-        return ""
-    minutes = max(1, round(milliseconds / 60_000))
-    hours, minutes = divmod(minutes, 60)
-    if hours and minutes:
-        return f"{hours} h {minutes} min"
-    return f"{hours} h" if hours else f"{minutes} min"
-
-
-def item_href(item: LibraryItem) -> str:
-    if item.type == "collection":
-        return f"/library/collections/{item.rating_key}"
-    return f"/library/items/{item.rating_key}"
-
-
-def item_line(item: LibraryItem, *, with_kind: bool = False) -> str:
-    """What tells two cards with the same title apart: the year, the show, the episode."""
-    parts: list[str] = []
-    if with_kind:
-        parts.append(KINDS.get(item.type, item.type.capitalize()))
-    if item.type == "season":
-        parts.append(item.parent_title or "")
-    elif item.type == "episode":
-        parts.append(item.grandparent_title or "")
-        if item.parent_index is not None and item.index is not None:
-            parts.append(f"S{item.parent_index}·E{item.index}")
-    elif item.year:
-        parts.append(str(item.year))
-    if item.type == "show" and item.child_count and not with_kind:
-        parts.append(_plural(item.child_count, "season"))
-    return " · ".join(p for p in parts if p)
-
-
-def card(item: LibraryItem, *, with_kind: bool = False) -> Card:
-    title = item.title
-    if item.type == "season" and item.parent_title and with_kind:
-        title = f"{item.parent_title}: {item.title}"
-    return Card(
-        item.rating_key, item_href(item), title, item.thumb, item_line(item, with_kind=with_kind)
-    )
-
-
-def collection_card(collection: Collection) -> Card:
-    return Card(
-        collection.rating_key,
-        f"/library/collections/{collection.rating_key}",
-        collection.title,
-        collection.thumb,
-        _plural(collection.child_count, "title"),
-    )
 
 
 def stale(*answers: Cached[Any], now: datetime | None = None) -> Stale | None:
@@ -287,6 +217,7 @@ async def _library_page(
         viewer,
         title=library.title,
         library=library,
+        counted=COUNTED.get(library.type, "title"),
         cards=[card(i) for i in shown],
         recent=recent,
         sort=order,
@@ -337,8 +268,13 @@ async def library_item(
         not_connected=False,
         item=item,
         kind=KINDS.get(item.type, item.type.capitalize()),
+        square=item.type in SQUARE_KINDS,
         runtime=runtime,
+        track_time=track_time,
         seasons=seasons,
+        discs=discs(item.children) if item.type == "album" else [],
+        albums=[album_card(child) for child in item.children] if item.type == "artist" else [],
+        album_time=runtime(sum(t.duration or 0 for t in item.children)),
         plex_url=PLEX_WEB.format(server=server, key=item.rating_key) if server else None,
         stale=stale(*answers),
     )
@@ -414,19 +350,39 @@ async def search(
     web: Web,
     plex: PlexServiceDep,
     q: Annotated[str, Query(max_length=MAX_QUERY_LENGTH)] = "",
+    page: PageNumber = 1,
 ) -> Response:
     query = " ".join(q.split())
-    found = await plex.search(viewer.user, query, limit=SEARCH_LIMIT) if query else None
+    if not query:
+        return web.render(
+            request,
+            "search.html",
+            viewer,
+            title="Search",
+            not_connected=False,
+            query="",
+            stale=None,
+        )
+    found = await plex.search(viewer.user, query, page=page, page_size=SEARCH_PAGE_SIZE)
+    results = found.value
+    pages = math.ceil(results.total_size / SEARCH_PAGE_SIZE)
     return web.render(
         request,
         "search.html",
         viewer,
-        title=f"Search: {query}" if query else "Search",
+        title=f"Search: {query}" + (f" (page {page})" if page > 1 else ""),
         not_connected=False,
         query=query,
-        cards=[card(i, with_kind=True) for i in found.value] if found else [],
-        limit=SEARCH_LIMIT,
-        stale=stale(found) if found else None,
+        cards=[card(i, with_kind=True) for i in results.items],
+        total=results.total_size,
+        page=page,
+        pages=pages,
+        first_shown=results.offset + 1,
+        last_shown=results.offset + len(results.items),
+        next_href=_page_href("/search", page + 1, q=query) if page < pages else None,
+        prev_href=_page_href("/search", min(page, pages + 1) - 1, q=query) if page > 1 else None,
+        first_href=_page_href("/search", 1, q=query),
+        stale=stale(found),
     )
 
 

@@ -111,6 +111,51 @@ class TestBrowsing:
 
         assert {hit["title"] for hit in ok_data(response)} >= {"Alien", "Aliens"}
 
+    async def test_search_pages_through_everything_found_and_counts_it(
+        self, admin: httpx.AsyncClient, fake: FakePlexServer
+    ) -> None:
+        fake.library.add_items("1", 45, prefix="Starlight")
+        search = "/api/v1/plex/search"
+
+        pages = [
+            await admin.get(search, params={"query": "starlight", "page": n, "pageSize": 20})
+            for n in (1, 2, 3, 4)
+        ]
+
+        metas = [page.json()["meta"] for page in pages]
+        assert metas[0] == {"page": 1, "pageSize": 20, "total": 45, "totalPages": 3}
+        assert [meta["page"] for meta in metas] == [1, 2, 3, 4]
+        titles = [[hit["title"] for hit in ok_data(page)] for page in pages]
+        assert [len(found) for found in titles] == [20, 20, 5, 0]
+        assert len({title for found in titles for title in found}) == 45
+
+    async def test_search_still_takes_a_limit_as_its_page_size(
+        self, admin: httpx.AsyncClient
+    ) -> None:
+        response = await admin.get("/api/v1/plex/search", params={"query": "alien", "limit": 1})
+
+        assert [hit["title"] for hit in ok_data(response)] == ["Alien"]
+        assert response.json()["meta"] == {"page": 1, "pageSize": 1, "total": 3, "totalPages": 3}
+
+    async def test_an_artist_named_as_asked_comes_first_then_albums_by_name(
+        self, admin: httpx.AsyncClient, fake: FakePlexServer
+    ) -> None:
+        fake.library.add_music()
+        fake.library.add_movie("1", "Nina Simone: The Legend", year=1992)
+
+        artist = await admin.get("/api/v1/plex/search", params={"query": "nina simone"})
+        album = await admin.get("/api/v1/plex/search", params={"query": "kind of blue"})
+
+        hits = ok_data(artist)
+        assert [(hit["title"], hit["type"]) for hit in hits] == [
+            ("Nina Simone", "artist"),
+            ("Nina Simone: The Legend", "movie"),
+        ]
+        assert hits[0]["libraryTitle"] == "Music"
+        assert [(hit["title"], hit["type"], hit["parentTitle"]) for hit in ok_data(album)] == [
+            ("Kind of Blue", "album", "Miles Davis")
+        ]
+
     async def test_search_without_a_query_says_one_is_required(
         self, admin: httpx.AsyncClient, fake: FakePlexServer
     ) -> None:

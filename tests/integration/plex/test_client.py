@@ -389,8 +389,13 @@ class TestSearch:
 
         assert [hit.title for hit in hits] == ["Alias"]
 
-    async def test_no_more_than_the_limit_is_returned(self, plex: PlexServerClient) -> None:
-        assert len(await plex.search("a", token=OWNER_TOKEN, limit=3)) == 3
+    async def test_no_more_than_the_limit_of_each_kind_is_returned(
+        self, plex: PlexServerClient
+    ) -> None:
+        hits = await plex.search("a", token=OWNER_TOKEN, limit=3)
+
+        kinds = [hit.type for hit in hits]
+        assert kinds == ["movie"] * 3 + ["show"] * 2 + ["collection"]
 
     async def test_an_empty_query_is_refused_without_asking_plex(
         self, plex: PlexServerClient, fake: FakePlexServer

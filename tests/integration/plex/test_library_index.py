@@ -126,6 +126,29 @@ class TestFullSync:
         # Seasons and episodes are Plex's to list on a show's page.
         assert await _item(db, fake.library.find("Episode 1x01").rating_key) is None
 
+    async def test_a_music_library_has_its_artists_and_albums_indexed_not_its_tracks(
+        self, index: LibraryIndex, plex: PlexServerClient, db: Database, fake: FakePlexServer
+    ) -> None:
+        fake.library.add_music()
+
+        result = await index.full_sync(plex, OWNER_TOKEN)
+
+        # Two artists, three albums; the ten tracks are for an album's page to ask Plex.
+        assert result.items == TOTAL + 5
+        assert (await _counts(db))["4"] == 5
+        album = await _item(db, fake.library.find("Kind of Blue").rating_key)
+        assert album is not None
+        assert (album.type, album.year, album.library_title) == ("album", 1959, "Music")
+        assert album.parent_rating_key == fake.library.find("Miles Davis").rating_key
+        assert await _item(db, fake.library.find("So What").rating_key) is None
+        async with db.sessionmaker() as session:
+            status = await index.sync_status(session)
+            artists = await index.browse(session, "4")
+        # Counted and listed as Plex lists the library: by artist.
+        assert {lib.library_key: lib.item_count for lib in status.libraries}["4"] == 2
+        assert [item.title for item in artists.items] == ["Miles Davis", "Nina Simone"]
+        assert artists.total_size == 2
+
     async def test_libraries_are_read_200_items_a_page(
         self, index: LibraryIndex, plex: PlexServerClient, fake: FakePlexServer
     ) -> None:
@@ -299,6 +322,19 @@ class TestSearch:
         await index.full_sync(plex, OWNER_TOKEN)
 
         assert (await _titles(db, query))[:1] == [expected]
+
+    async def test_artists_and_albums_are_found_by_name(
+        self, plex: PlexServerClient, index: LibraryIndex, db: Database, fake: FakePlexServer
+    ) -> None:
+        fake.library.add_music()
+        await index.full_sync(plex, OWNER_TOKEN)
+
+        assert await _titles(db, "miles") == ["Miles Davis"]
+        assert await _titles(db, "davis") == ["Miles Davis"]
+        assert await _titles(db, "nina sim") == ["Nina Simone"]
+        assert await _titles(db, "kind of") == ["Kind of Blue"]
+        assert await _titles(db, "blue") == ["Kind of Blue", "Pastel Blues"]
+        assert await _titles(db, "ali", library_keys={"4"}) == []
 
     async def test_the_closest_titles_come_first(self, synced: LibraryIndex, db: Database) -> None:
         assert await _titles(db, "ali") == ["Alias", "Alien", "Aliens"]

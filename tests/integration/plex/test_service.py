@@ -500,14 +500,14 @@ class TestSearch:
     async def test_titles_are_found_across_the_libraries(
         self, plex: PlexService, admin: Principal
     ) -> None:
-        hits = (await plex.search(admin, "ali")).value
+        hits = (await plex.search(admin, "ali")).value.items
 
         assert {hit.title for hit in hits} >= {"Alien", "Aliens", "Alias"}
 
     async def test_a_shared_user_finds_only_what_is_shared_with_them(
         self, plex: PlexService, friend: Principal
     ) -> None:
-        hits = (await plex.search(friend, "ali")).value
+        hits = (await plex.search(friend, "ali")).value.items
 
         assert {hit.title for hit in hits} >= {"Alien", "Aliens"}
         assert "Alias" not in {hit.title for hit in hits}

@@ -9,6 +9,8 @@ import { api, ApiError } from "./api.js";
 const DELAY_MS = 200;
 const MIN_LENGTH = 2;
 const LIMIT = 8;
+// Music has square covers.
+const SQUARE = new Set(["artist", "album", "track"]);
 const KINDS = {
   movie: "Movie",
   show: "TV show",
@@ -27,16 +29,18 @@ function hrefOf(hit) {
 
 function lineOf(hit) {
   const parts = [KINDS[hit.type] || hit.type];
-  if (hit.type === "episode" && hit.grandparentTitle) parts.push(hit.grandparentTitle);
-  else if (hit.type === "season" && hit.parentTitle) parts.push(hit.parentTitle);
-  if (hit.year) parts.push(String(hit.year));
-  return parts.join(" · ");
+  if (hit.type === "episode") parts.push(hit.grandparentTitle);
+  else if (hit.type === "season" || hit.type === "album") parts.push(hit.parentTitle);
+  else if (hit.type === "track") parts.push(hit.grandparentTitle, hit.parentTitle);
+  // A track's year is its album's, which the line already names.
+  if (hit.year && hit.type !== "track") parts.push(String(hit.year));
+  return parts.filter(Boolean).join(" · ");
 }
 
 // A fetch of our own so a stale request can be aborted; an expired session goes through
 // api(), which renews it once and asks again.
 async function findTitles(query, signal) {
-  const path = `/plex/search?query=${encodeURIComponent(query)}&limit=${LIMIT}`;
+  const path = `/plex/search?query=${encodeURIComponent(query)}&pageSize=${LIMIT}`;
   const response = await fetch(`/api/v1${path}`, {
     headers: { Accept: "application/json" },
     credentials: "same-origin",
@@ -56,17 +60,20 @@ function option(hit, id) {
   item.setAttribute("role", "option");
   item.setAttribute("aria-selected", "false");
   item.dataset.href = hrefOf(hit);
+  const square = SQUARE.has(hit.type);
+  const shape = square ? "search-thumb search-thumb-square" : "search-thumb";
   if (hit.thumb) {
     const img = document.createElement("img");
-    img.src = `/api/v1/plex/image?path=${encodeURIComponent(hit.thumb)}&width=80&height=120`;
+    const height = square ? 80 : 120;
+    img.src = `/api/v1/plex/image?path=${encodeURIComponent(hit.thumb)}&width=80&height=${height}`;
     img.width = 40;
-    img.height = 60;
+    img.height = height / 2;
     img.alt = "";
-    img.className = "search-thumb";
+    img.className = shape;
     item.append(img);
   } else {
     const blank = document.createElement("span");
-    blank.className = "search-thumb poster-empty";
+    blank.className = `${shape} poster-empty`;
     item.append(blank);
   }
   const text = document.createElement("span");
