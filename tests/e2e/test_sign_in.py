@@ -173,3 +173,38 @@ def test_a_forgotten_password_is_replaced_through_a_reset_link(
 
     _fill_login(page, "admin", "a-brand-new-secret-77")
     expect(page).to_have_url(site.at("/"))
+
+
+def test_the_sign_in_page_has_one_remember_choice_and_one_way_to_help(
+    page: Page, site: Site
+) -> None:
+    page.goto("/login")
+
+    expect(page.get_by_role("checkbox")).to_have_count(1)
+    expect(
+        page.get_by_role("link", name=re.compile("help|how MediaNest works", re.I))
+    ).to_have_count(1)
+    screenshot(page, "login-desktop")
+
+    page.get_by_label("Keep me signed in on this device").check()
+    _fill_login(page, "admin", "admin")
+    expect(page).to_have_url(site.at("/change-password"))
+    cookies = {c["name"] for c in page.context.cookies()}
+    assert "remember_token" in cookies, "the choice applies to the password sign-in too"
+
+
+def test_the_two_factor_key_wraps_only_between_groups_on_a_phone(
+    new_context: ContextFactory,
+) -> None:
+    context = new_context(MOBILE)
+    set_up_admin(context)
+    page = context.new_page()
+    page.goto("/account")
+    page.get_by_role("button", name="Set up two-factor sign-in").click()
+
+    groups = page.locator("[data-two-factor-secret] .secret-group")
+    expect(groups.first).to_be_visible()
+    lines = groups.evaluate_all("gs => gs.map((g) => g.getClientRects().length)")
+    assert len(lines) >= 8
+    assert set(lines) == {1}, "a group of the key is split over two lines"
+    screenshot(page, "account-two-factor-setup-mobile")

@@ -25,8 +25,17 @@ const onForm = document.getElementById("two-factor-on-form");
 const offForm = document.getElementById("two-factor-off-form");
 let backupCodes = [];
 
-function groups(secret) {
-  return secret.replace(/(.{4})/g, "$1 ").trim();
+// The key in groups of four that never break inside: a line may only wrap between groups.
+function showSecret(slot, secret) {
+  const parts = secret.match(/.{1,4}/g) || [];
+  slot.replaceChildren();
+  parts.forEach((part, index) => {
+    if (index) slot.append(" ");
+    const group = document.createElement("span");
+    group.className = "secret-group";
+    group.textContent = part;
+    slot.append(group);
+  });
 }
 
 intro?.querySelector("[data-two-factor-start]").addEventListener("click", async (event) => {
@@ -36,7 +45,7 @@ intro?.querySelector("[data-two-factor-start]").addEventListener("click", async 
   try {
     const started = await api("POST", "/auth/2fa/setup");
     setup.querySelector("[data-two-factor-qr]").src = started.qrSvg;
-    setup.querySelector("[data-two-factor-secret]").textContent = groups(started.secret);
+    showSecret(setup.querySelector("[data-two-factor-secret]"), started.secret);
     hide(intro);
     show(setup);
     onForm.elements.namedItem("code").focus();

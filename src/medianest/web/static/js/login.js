@@ -52,7 +52,7 @@ async function signInWithPlex() {
     show(statusLine, "Approved! Signing you in…");
     const result = await api("POST", "/auth/plex/verify", {
       pinId: pin.id,
-      rememberMe: document.getElementById("plex-remember").checked,
+      rememberMe: document.getElementById("remember-me").checked,
     });
     signedIn(result.user);
   } catch (error) {

@@ -1,4 +1,5 @@
-// Every page: the theme toggle, the sign-out buttons, and a placeholder for art that cannot load.
+// Every page: the theme toggle, the sign-out buttons, "/" to search, and a placeholder for art
+// that cannot load.
 
 import { api } from "./api.js";
 
@@ -98,3 +99,15 @@ document.addEventListener("error", (event) => {
 for (const img of document.querySelectorAll("img.poster, img.search-thumb")) {
   if (img.complete && img.naturalWidth === 0 && img.getAttribute("src")) replaceBroken(img);
 }
+
+// "/" jumps to the search box, as on most sites with one, unless the person is typing somewhere.
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
+  const target = event.target;
+  if (target instanceof HTMLElement && (target.isContentEditable || target.closest("input, textarea, select"))) return;
+  const search = document.querySelector("[data-search] input[type=search], #search-page-q");
+  if (!search) return;
+  event.preventDefault();
+  search.focus();
+  search.select();
+});
