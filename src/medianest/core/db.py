@@ -7,14 +7,17 @@ transaction is durable (sending a job to the queue) is registered with `after_co
 
 from __future__ import annotations
 
+import os
+import stat
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import structlog
-from sqlalchemy import DateTime, MetaData, event, text
+from sqlalchemy import DateTime, MetaData, event, make_url, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -97,16 +100,38 @@ def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
 
 
 def create_engine(url: str, *, pool: bool = True) -> AsyncEngine:
+    # Bound values are password hashes, sealed tokens and token digests: they are never written
+    # to a log line or an error message, whatever the log level.
     if is_sqlite(url):
-        engine = create_async_engine(url, connect_args={"timeout": 10})
+        _private_file(make_url(url).database)
+        engine = create_async_engine(url, connect_args={"timeout": 10}, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    kwargs: dict[str, Any] = {"pool_pre_ping": True, "hide_parameters": True}
     if pool:
         kwargs.update(pool_size=10, max_overflow=10)
     else:
         kwargs["poolclass"] = NullPool
     return create_async_engine(url, **kwargs)
+
+
+def _private_file(database: str | None) -> None:
+    """The SQLite file holds every account: readable by the service's user only. SQLite gives
+    its -wal and -shm files the same mode as the database file."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            # A file made by an earlier version with the default mode: close it off once.
+            os.chmod(path, mode & 0o700)
+            log.info("db.file_made_private", path=str(path))
+    else:
+        os.close(fd)
 
 
 class Database:

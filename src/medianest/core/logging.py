@@ -107,6 +107,9 @@ def configure_logging(level: str, fmt: str) -> None:
     # httpx logs every request at INFO, a line per Plex page during a sync; upstream calls are
     # counted in the metrics and their failures logged by MediaNest with context.
     logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
+    # aiosqlite's DEBUG lines print every statement with its bound values (password hashes,
+    # sealed tokens); the engine hides its own bound values (core.db), this driver is told to.
+    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, root.level))
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]

@@ -48,7 +48,8 @@ def _write_new(path: Path, data: dict[str, str]) -> bool:
 
 
 def load_or_create(data_dir: Path) -> dict[str, str]:
-    data_dir.mkdir(parents=True, exist_ok=True)
+    # Secrets, the SQLite file and cached art live here: the service's user's alone.
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = data_dir / SECRETS_FILE
     if not path.exists():
         _write_new(path, _new_secrets())
