@@ -12,6 +12,8 @@ from typing import TypedDict
 
 import structlog
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Scope
 
@@ -19,7 +21,13 @@ from medianest import __version__
 from medianest.admin.router import router as admin_router
 from medianest.admin.service import AdminService
 from medianest.auth.account import AccountService
-from medianest.auth.deps import VERIFIED_CLAIMS
+from medianest.auth.deps import (
+    VERIFIED_CLAIMS,
+    optional_principal,
+    pending_user,
+    require_admin,
+    require_user,
+)
 from medianest.auth.mailer import Mailer
 from medianest.auth.passwords import PasswordHasher
 from medianest.auth.plex_access import build_plex_server_access
@@ -43,6 +51,7 @@ from medianest.core.health import liveness_route
 from medianest.core.health import router as health_router
 from medianest.core.logging import configure_logging
 from medianest.core.middleware import ApiRateLimitMiddleware, EdgeMiddleware
+from medianest.core.openapi import document_errors
 from medianest.core.platform import Platform
 from medianest.core.ratelimit import LimitName
 from medianest.core.routing import attach, serve_first
@@ -225,6 +234,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         plex_admin_router,
     ):
         attach(app, router)
+    document_errors(app, _errors_of)
 
     def scope_ip(scope: Scope) -> str:
         return request_client_ip(scope, settings)
@@ -262,6 +272,33 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         EdgeMiddleware, metrics=platform.metrics, max_body_bytes=settings.max_body_bytes
     )
     return app
+
+
+# Routes that reach Plex or plex.tv on a call, and so answer when it is down or slow.
+_UPSTREAM_PATHS = ("/api/v1/plex/", "/api/v1/auth/plex/", "/api/v1/admin/plex/")
+
+
+def _errors_of(route: APIRoute) -> set[int]:
+    """The errors a route answers beyond the ones its shape tells (core.openapi)."""
+    calls = set(_calls(route.dependant))
+    statuses: set[int] = set()
+    if calls & {pending_user, require_user, require_admin}:
+        # Signed out; then, signed in but the first password still to change, or no CSRF token.
+        statuses |= {401, 403}
+    elif optional_principal in calls and (route.methods or set()) - {"GET", "HEAD"}:
+        statuses.add(403)
+    if route.path_format.startswith("/api/v1/") and _api_limit_for(route.path_format):
+        statuses.add(429)
+    if route.path_format.startswith(_UPSTREAM_PATHS):
+        statuses |= {503, 504}
+    return statuses
+
+
+def _calls(dependant: Dependant) -> list[object]:
+    found: list[object] = [dependant.call] if dependant.call is not None else []
+    for sub in dependant.dependencies:
+        found.extend(_calls(sub))
+    return found
 
 
 def _api_limit_for(path: str) -> LimitName | None:

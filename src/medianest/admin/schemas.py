@@ -9,7 +9,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from medianest.auth.schemas import UserRead
-from medianest.core.schemas import ApiModel
+from medianest.core.schemas import ApiModel, RequestModel
 
 
 class AdminUserRead(UserRead):
@@ -20,7 +20,7 @@ class AdminUserRead(UserRead):
     last_seen_at: datetime | None
 
 
-class UserUpdate(ApiModel):
+class UserUpdate(RequestModel):
     role: Literal["admin", "user"] | None = None
     status: Literal["active", "suspended"] | None = None
 

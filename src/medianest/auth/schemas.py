@@ -7,7 +7,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from medianest.core.schemas import ApiModel
+from medianest.core.schemas import ApiModel, RequestModel
 
 
 class UserRead(ApiModel):
@@ -26,7 +26,7 @@ class SessionRead(ApiModel):
     user: UserRead
 
 
-class LoginRequest(ApiModel):
+class LoginRequest(RequestModel):
     username: str = Field(min_length=1, max_length=100)
     password: str = Field(min_length=1, max_length=1024)
     totp_code: str | None = Field(default=None, max_length=20)
@@ -40,7 +40,7 @@ class LoginResult(ApiModel):
     csrf_token: str
 
 
-class RefreshRequest(ApiModel):
+class RefreshRequest(RequestModel):
     remember_token: str | None = Field(default=None, max_length=200)
 
 
@@ -50,11 +50,11 @@ class RefreshResult(ApiModel):
     csrf_token: str
 
 
-class LogoutRequest(ApiModel):
+class LogoutRequest(RequestModel):
     all_sessions: bool = False
 
 
-class PlexPinCreate(ApiModel):
+class PlexPinCreate(RequestModel):
     client_name: str | None = Field(default=None, max_length=100)
 
 
@@ -72,21 +72,21 @@ class PlexPinStatus(ApiModel):
     expires_at: datetime
 
 
-class PlexVerify(ApiModel):
+class PlexVerify(RequestModel):
     pin_id: int
     remember_me: bool = False
 
 
-class ChangePassword(ApiModel):
+class ChangePassword(RequestModel):
     current_password: str | None = Field(default=None, max_length=1024)
     new_password: str = Field(min_length=1, max_length=1024)
 
 
-class ResetRequest(ApiModel):
+class ResetRequest(RequestModel):
     email: str = Field(min_length=3, max_length=320)
 
 
-class ResetConfirm(ApiModel):
+class ResetConfirm(RequestModel):
     token: str = Field(min_length=10, max_length=200)
     new_password: str = Field(min_length=1, max_length=1024)
 
@@ -97,7 +97,7 @@ class TwoFactorSetup(ApiModel):
     qr_svg: str
 
 
-class TwoFactorEnable(ApiModel):
+class TwoFactorEnable(RequestModel):
     code: str = Field(min_length=6, max_length=10)
 
 
@@ -105,7 +105,7 @@ class BackupCodes(ApiModel):
     backup_codes: list[str]
 
 
-class TwoFactorDisable(ApiModel):
+class TwoFactorDisable(RequestModel):
     password: str | None = Field(default=None, max_length=1024)
     code: str | None = Field(default=None, max_length=20)
 

@@ -21,6 +21,7 @@ from medianest.connections.schemas import (
 )
 from medianest.connections.service import PlexStatus
 from medianest.core.deps import DbSession
+from medianest.core.openapi import error_responses
 from medianest.core.schemas import Envelope
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
@@ -84,7 +85,9 @@ async def connect_plex(
     return Envelope(data=_status(status))
 
 
-@router.get("/plex/servers", response_model=Envelope[list[PlexServerChoice]])
+@router.get(
+    "/plex/servers", response_model=Envelope[list[PlexServerChoice]], responses=error_responses(409)
+)
 async def plex_servers(
     admin: AdminUser, session: DbSession, connections: ConnectionServiceDep
 ) -> Envelope[list[PlexServerChoice]]:
@@ -105,7 +108,7 @@ async def plex_servers(
     )
 
 
-@router.post("/plex/link", response_model=Envelope[PlexAccountRead])
+@router.post("/plex/link", response_model=Envelope[PlexAccountRead], responses=error_responses(409))
 async def link_plex_account(
     body: PlexLink,
     request: Request,

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import Field
 
-from medianest.core.schemas import ApiModel
+from medianest.core.schemas import ApiModel, RequestModel
 
 MAX_URL = 2000
 MAX_TOKEN = 500
@@ -29,12 +29,12 @@ class PlexConnectionRead(ApiModel):
     server: PlexServerRead | None = None
 
 
-class PlexConnectionUpdate(ApiModel):
+class PlexConnectionUpdate(RequestModel):
     url: str = Field(min_length=1, max_length=MAX_URL)
     token: str | None = Field(default=None, max_length=MAX_TOKEN)
 
 
-class PlexConnectionTest(ApiModel):
+class PlexConnectionTest(RequestModel):
     url: str | None = Field(default=None, max_length=MAX_URL)
     token: str | None = Field(default=None, max_length=MAX_TOKEN)
 
@@ -64,7 +64,7 @@ class PlexServerChoice(ApiModel):
     connections: list[PlexServerConnectionRead]
 
 
-class PlexLink(ApiModel):
+class PlexLink(RequestModel):
     pin_id: int
 
 

@@ -19,6 +19,13 @@ class ApiModel(BaseModel):
     )
 
 
+class RequestModel(ApiModel):
+    """A request body. Values must already be of the JSON type declared: `{"full": 0}` is not
+    a boolean and `"5"` is not a number, so a client's mistake is a 400, not a guess."""
+
+    model_config = ConfigDict(strict=True)
+
+
 class PageMeta(ApiModel):
     page: int
     page_size: int

@@ -9,7 +9,8 @@ from fastapi import APIRouter, Depends, Request
 
 from medianest.auth.deps import AdminUser, ClientDep
 from medianest.core.deps import DbSession
-from medianest.core.schemas import ApiModel, Envelope
+from medianest.core.openapi import error_responses
+from medianest.core.schemas import ApiModel, Envelope, RequestModel
 from medianest.plex.sync import LibrarySync, SyncOverview
 
 router = APIRouter(prefix="/api/v1/admin/plex", tags=["admin"])
@@ -23,7 +24,7 @@ async def _library_sync(request: Request) -> LibrarySync:
 LibrarySyncDep = Annotated[LibrarySync, Depends(_library_sync)]
 
 
-class SyncCreate(ApiModel):
+class SyncCreate(RequestModel):
     # An incremental sync by default: a full one reads every library whole.
     full: bool = False
 
@@ -32,7 +33,9 @@ class SyncStarted(ApiModel):
     job_id: uuid.UUID
 
 
-@router.post("/sync", status_code=202, response_model=Envelope[SyncStarted])
+@router.post(
+    "/sync", status_code=202, response_model=Envelope[SyncStarted], responses=error_responses(409)
+)
 async def start_sync(
     principal: AdminUser,
     session: DbSession,

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Path, Query, Response
 from pydantic import Field, StringConstraints
 
 from medianest.auth.deps import AdminUser, CurrentUser
-from medianest.core.schemas import ApiModel, Envelope, PageMeta
+from medianest.core.schemas import ApiModel, Envelope, PageMeta, RequestModel
 from medianest.plex.deps import PlexServiceDep, served
 from medianest.plex.images import MAX_SIDE
 from medianest.plex.schemas import (
@@ -58,7 +58,7 @@ class LibraryRead(ApiModel):
     item_count: int | None = None
 
 
-class CollectionCreate(ApiModel):
+class CollectionCreate(RequestModel):
     library_key: Annotated[str, StringConstraints(pattern=PLEX_KEY)]
     title: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     rating_keys: list[Annotated[str, StringConstraints(pattern=PLEX_KEY)]] = Field(
@@ -66,7 +66,7 @@ class CollectionCreate(ApiModel):
     )
 
 
-class ScanCreate(ApiModel):
+class ScanCreate(RequestModel):
     # As the Plex server sees the folder (inside its container, for a Docker install).
     path: Annotated[str, StringConstraints(max_length=1024)]
 
