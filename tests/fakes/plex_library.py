@@ -691,12 +691,13 @@ class FakeLibrary:
     def _family(self, entry: dict[str, Any], item: FakeItem, section: FakeSection) -> None:
         key = item.rating_key
         parent = self._items.get(item.parent_key or "")
-        if item.type == "show":
-            seasons = self.children_of(item)
+        if item.type in ("show", "artist"):
+            # A show's seasons and episodes; an artist's albums and tracks.
+            children = self.children_of(item)
             entry.update(
                 key=f"/library/metadata/{key}/children",
-                childCount=len(seasons),
-                leafCount=sum(len(s.children) for s in seasons),
+                childCount=len(children),
+                leafCount=sum(len(c.children) for c in children),
             )
         elif item.type == "season" and parent is not None:
             entry.update(
@@ -716,13 +717,6 @@ class FakeLibrary:
                 parentIndex=parent.index,
                 grandparentTitle=show and show.title,
                 grandparentRatingKey=show and show.rating_key,
-            )
-        elif item.type == "artist":
-            albums = self.children_of(item)
-            entry.update(
-                key=f"/library/metadata/{key}/children",
-                childCount=len(albums),
-                leafCount=sum(len(a.children) for a in albums),
             )
         elif item.type == "album" and parent is not None:
             entry.update(

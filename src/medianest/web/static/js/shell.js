@@ -1,5 +1,5 @@
-// Every page: the theme toggle, the sign-out buttons, "/" to search, and a placeholder for art
-// that cannot load.
+// Every page: the theme toggle, the sign-out buttons, "/" to search, and a titled frame in place
+// of art that cannot load.
 
 import { api } from "./api.js";
 
