@@ -1,9 +1,11 @@
 """Named rate limits (moving windows; a fixed one for the general API limit), in memory or Redis.
 
-Limits protect the service; they are not worth an outage. When Redis stops answering, every check
-is allowed (fail open) until it answers again, with one log line when that starts and one when it
-ends. While it is down, Redis is asked again at most every `backend_retry_interval` seconds, so a
-Redis that hangs costs one short socket timeout per interval instead of one per request.
+Limits protect the service and its accounts, so they never fail open: when Redis stops answering,
+each process counts in memory of its own until Redis answers again, with one log line when that
+starts and one when it ends. The in-process counters start empty, and each process keeps its own,
+so during an outage an allowance holds per process rather than across them (docs/security.md).
+While Redis is down it is asked again at most every `backend_retry_interval` seconds, so a Redis
+that hangs costs one short socket timeout per interval instead of one per request.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from medianest.core.metrics import Metrics
 LimitName = Literal["api", "images", "login", "youtube", "media_requests"]
 
 T = TypeVar("T")
+Limiters = dict[str, strategies.RateLimiter]
 
 # A rate limit check sits in front of every request: a Redis that does not answer within these
 # bounds is treated as down rather than allowed to hold the request.
@@ -70,13 +73,13 @@ class RateLimiter:
             name: _parse(getattr(settings, f"rate_limit_{name}")) for name in get_args(LimitName)
         }
         self._pool: redis.asyncio.ConnectionPool | None = None
-        self._storage: Storage
         # In memory, the guards' counters live apart from the moving windows: after every
         # hit the memory storage sweeps its moving-window keys (sign-ins of the last 15 minutes)
         # through a worker thread, which the limit checked on every request must not pay for.
-        api_storage: Storage
+        self._memories: list[MemoryStorage] = []
+        self._fallback: Limiters | None = None
         if settings.redis_url is None:
-            self._storage, api_storage = MemoryStorage(), MemoryStorage()
+            self._limiters = self._in_memory()
         else:
             # The pool is built by redis-py from the configured URL (so every URL form it accepts
             # works, credentials included) and owned here, because limits never closes its client.
@@ -86,36 +89,35 @@ class RateLimiter:
                 socket_connect_timeout=_SOCKET_TIMEOUT,
             )
             options: dict[str, Any] = {"connection_pool": self._pool}
-            self._storage = RedisStorage(
+            storage = RedisStorage(
                 "async+redis://",
                 implementation="redispy",
                 key_prefix=f"{settings.redis_prefix}:rl",
                 **options,
             )
-            api_storage = self._storage
-        # The general API and image limits sit in front of requests and guard the service, not
-        # allowances anyone reads: a fixed window (one counter per key) does. The others (sign-in
-        # lockouts, downloads and requests per hour) are allowances people are told about, so
-        # they keep the moving window's exact "wait until" (it keeps one entry per allowed hit).
-        moving = strategies.MovingWindowRateLimiter(self._storage)
-        self._limiters: dict[str, strategies.RateLimiter] = {
-            name: strategies.FixedWindowRateLimiter(api_storage) if name in _GUARDS else moving
-            for name in get_args(LimitName)
-        }
-        self._memories = [x for x in (self._storage, api_storage) if isinstance(x, MemoryStorage)]
+            self._limiters = _limiters(storage, storage)
+            self._fallback = self._in_memory()
         self._down = False
         self._next_attempt = 0.0
 
+    def _in_memory(self) -> Limiters:
+        moving, fixed = MemoryStorage(), MemoryStorage()
+        self._memories += [moving, fixed]
+        return _limiters(moving, fixed)
+
     @property
     def backend_available(self) -> bool:
-        """False while Redis is failing and limits are not enforced."""
+        """False while Redis is failing and each process counts on its own."""
         return not self._down
 
     async def start(self) -> None:
         """Check the backend once so an unreachable Redis is reported at start-up, not later."""
         if self._pool is not None:
             client = redis.asyncio.Redis(connection_pool=self._pool)
-            await self._guard(client.ping, True)
+            try:
+                await client.ping()
+            except _BACKEND_ERRORS as exc:
+                self._went_down(exc)
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -133,9 +135,7 @@ class RateLimiter:
         Raises `RateLimited` (nothing consumed) when the allowance is spent.
         """
         item = self._item(limit, cost)
-        if not await self._guard(
-            lambda: self._limiters[limit].hit(item, limit, key, cost=cost), True
-        ):
+        if not await self._guard(lambda limiters: limiters[limit].hit(item, limit, key, cost=cost)):
             await self._refuse(limit, key)
 
     async def check(self, limit: LimitName, key: str, *, cost: int = 1) -> None:
@@ -146,18 +146,13 @@ class RateLimiter:
     async def test(self, limit: LimitName, key: str, *, cost: int = 1) -> bool:
         """Whether a hit of `cost` would be allowed now; consumes nothing."""
         item = self._item(limit, cost)
-        return await self._guard(
-            lambda: self._limiters[limit].test(item, limit, key, cost=cost), True
-        )
+        return await self._guard(lambda limiters: limiters[limit].test(item, limit, key, cost=cost))
 
     async def remaining(self, limit: LimitName, key: str) -> LimitState:
         item = self._items[limit]
-        full = LimitState(limit=item.amount, remaining=item.amount, retry_after=0)
         stats = await self._guard(
-            lambda: self._limiters[limit].get_window_stats(item, limit, key), None
+            lambda limiters: limiters[limit].get_window_stats(item, limit, key)
         )
-        if stats is None:
-            return full
         remaining = max(0, stats.remaining)
         retry_after = 0 if remaining > 0 else max(1, math.ceil(stats.reset_time - time.time()))
         return LimitState(limit=item.amount, remaining=remaining, retry_after=retry_after)
@@ -165,7 +160,7 @@ class RateLimiter:
     async def clear(self, limit: LimitName, key: str) -> None:
         """Forget every hit `key` made under `limit` (e.g. failed sign-ins after a success)."""
         item = self._items[limit]
-        await self._guard(lambda: self._limiters[limit].clear(item, limit, key), None)
+        await self._guard(lambda limiters: limiters[limit].clear(item, limit, key))
 
     def _item(self, limit: LimitName, cost: int) -> limits.RateLimitItem:
         if cost < 1:
@@ -186,21 +181,41 @@ class RateLimiter:
         )
         raise RateLimited(message, retry_after=retry_after)
 
-    async def _guard(self, operation: Callable[[], Awaitable[T]], fallback: T) -> T:
+    async def _guard(self, operation: Callable[[Limiters], Awaitable[T]]) -> T:
+        """Run `operation` on the configured backend, or in memory while Redis is down."""
+        if self._fallback is None:
+            return await operation(self._limiters)
         if self._down and time.monotonic() < self._next_attempt:
-            return fallback
+            return await operation(self._fallback)
         try:
-            result = await operation()
+            result = await operation(self._limiters)
         except _BACKEND_ERRORS as exc:
-            self._next_attempt = time.monotonic() + self._retry_interval
-            if not self._down:
-                self._down = True
-                self._log.warning("ratelimit.backend_down", error=str(exc) or type(exc).__name__)
-            return fallback
+            self._went_down(exc)
+            return await operation(self._fallback)
         if self._down:
             self._down = False
             self._log.info("ratelimit.backend_recovered")
         return result
+
+    def _went_down(self, exc: BaseException) -> None:
+        self._next_attempt = time.monotonic() + self._retry_interval
+        if not self._down:
+            self._down = True
+            self._log.warning(
+                "ratelimit.backend_down",
+                error=str(exc) or type(exc).__name__,
+                fallback="in-process limits",
+            )
+
+
+def _limiters(moving_storage: Storage, fixed_storage: Storage) -> Limiters:
+    # The general API and image limits sit in front of requests and guard the service, not
+    # allowances anyone reads: a fixed window (one counter per key) does. The others (sign-in
+    # lockouts, downloads and requests per hour) are allowances people are told about, so
+    # they keep the moving window's exact "wait until" (it keeps one entry per allowed hit).
+    moving = strategies.MovingWindowRateLimiter(moving_storage)
+    fixed = strategies.FixedWindowRateLimiter(fixed_storage)
+    return {name: fixed if name in _GUARDS else moving for name in get_args(LimitName)}
 
 
 def _parse(value: str) -> limits.RateLimitItem:

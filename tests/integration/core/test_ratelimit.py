@@ -338,25 +338,30 @@ def _events(logs: list[dict[str, object]], name: str) -> list[dict[str, object]]
 
 
 class TestRedisOutage:
-    async def test_unreachable_redis_allows_requests_and_warns_once(
+    async def test_unreachable_redis_still_limits_in_process_and_warns_once(
         self, make_settings: SettingsFactory, redis_prefix: str
     ) -> None:
         settings = make_settings(
             redis_url=f"redis://127.0.0.1:{free_port()}/0",
             redis_prefix=redis_prefix,
-            rate_limit_api="2/minute",
+            rate_limit_login="3/15 minutes",
         )
         limiter = RateLimiter(settings, Metrics(), backend_retry_interval=0)
         with capture_logs() as logs:
             await limiter.start()
-            for _ in range(5):
-                await limiter.hit("api", "client")
-                await limiter.check("api", "client")
-            await limiter.clear("api", "client")
-            state = await limiter.remaining("api", "client")
+            for _ in range(3):
+                await limiter.hit("login", "account:target")
+            with pytest.raises(RateLimited) as refused:
+                await limiter.hit("login", "account:target")
+            await limiter.hit("login", "account:someone-else")
+            spent = await limiter.remaining("login", "account:target")
+            await limiter.clear("login", "account:target")
+            cleared = await limiter.remaining("login", "account:target")
         await limiter.close()
 
-        assert state == LimitState(2, 2, 0)
+        assert refused.value.retry_after is not None and refused.value.retry_after > 60
+        assert spent.remaining == 0
+        assert cleared == LimitState(3, 3, 0)
         assert not limiter.backend_available
         down = _events(logs, "ratelimit.backend_down")
         assert len(down) == 1
@@ -376,7 +381,9 @@ class TestRedisOutage:
                 await limiter.hit("api", "client")
 
                 await proxy.stop()
-                for _ in range(3):
+                # Redis's counter is out of reach: this process counts from zero on its own.
+                await limiter.hit("api", "client")
+                with pytest.raises(RateLimited):
                     await limiter.hit("api", "client")
                 assert not limiter.backend_available
 
@@ -404,8 +411,9 @@ class TestRedisOutage:
                 await limiter.hit("api", "client")
             await proxy.start()
 
-            # Redis is back, but the limiter keeps failing open until the interval has passed.
-            for _ in range(3):
+            # Redis is back (with no hit of this client's), but the limiter keeps counting in
+            # process until the interval has passed.
+            with pytest.raises(RateLimited):
                 await limiter.hit("api", "client")
             assert not limiter.backend_available
         finally:
