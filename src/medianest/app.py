@@ -21,6 +21,7 @@ from medianest import __version__
 from medianest.admin.router import router as admin_router
 from medianest.admin.service import AdminService
 from medianest.auth.account import AccountService
+from medianest.auth.allowance import ProofAllowance
 from medianest.auth.deps import (
     VERIFIED_CLAIMS,
     optional_principal,
@@ -124,10 +125,11 @@ def build_services(settings: Settings) -> Services:
     plex_access = build_plex_server_access(
         settings, plex_tv, platform.breakers, platform.metrics, connection=store.plex
     )
+    allowance = ProofAllowance(platform.limiter)
     auth = AuthService(
         db=platform.db,
         cache=platform.cache,
-        limiter=platform.limiter,
+        allowance=allowance,
         audit=audit,
         sessions=sessions,
         passwords=passwords,
@@ -145,6 +147,7 @@ def build_services(settings: Settings) -> Services:
         encryption=encryption,
         mailer=Mailer(settings),
         queue=platform.queue,
+        allowance=allowance,
     )
     admin = AdminService(audit=audit, sessions=sessions, account=account)
     plex = PlexService(

@@ -65,8 +65,14 @@ class AdminService:
     ) -> tuple[list[ManagedUser], int]:
         conditions: list[ColumnElement[bool]] = []
         if search:
-            needle = f"%{search.strip().lower()}%"
-            conditions.append(or_(User.username_key.like(needle), User.email_key.like(needle)))
+            # autoescape: a `%` or `_` typed in the search box is a character, not a wildcard.
+            needle = search.strip().lower()
+            conditions.append(
+                or_(
+                    User.username_key.contains(needle, autoescape=True),
+                    User.email_key.contains(needle, autoescape=True),
+                )
+            )
         if role:
             conditions.append(User.role == role)
         if status:

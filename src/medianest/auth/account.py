@@ -10,6 +10,7 @@ import structlog
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from medianest.auth.allowance import ProofAllowance, account_key
 from medianest.auth.errors import InvalidResetToken, InvalidTotp, WrongPassword
 from medianest.auth.mailer import Mailer
 from medianest.auth.models import BackupCode, PasswordResetToken, User, UserStatus
@@ -60,6 +61,7 @@ class AccountService:
         encryption: EncryptionService,
         mailer: Mailer,
         queue: JobQueue,
+        allowance: ProofAllowance,
     ) -> None:
         self._public_url = public_url
         self._audit = audit
@@ -69,6 +71,7 @@ class AccountService:
         self._encryption = encryption
         self._mailer = mailer
         self._queue = queue
+        self._allowance = allowance
         queue.register(SEND_RESET_JOB, self._send_reset_email, max_attempts=3)
 
     async def change_password(
@@ -82,10 +85,13 @@ class AccountService:
     ) -> None:
         """Other devices are signed out; this one stays signed in."""
         user = await self._user(session, principal.id)
-        if user.password_hash is not None and not self._passwords.verify(
-            current or "", user.password_hash
-        ):
-            raise WrongPassword()
+        if user.password_hash is not None:
+            account = account_key(user.username)
+            await self._allowance.check(account)
+            if not self._passwords.verify(current or "", user.password_hash):
+                await self._allowance.failed(account)
+                raise WrongPassword()
+            await self._allowance.proven(account)
         check_password_rules(new, username=user.username)
         if user.password_hash is not None and self._passwords.verify(new, user.password_hash):
             raise ValidationFailed(
@@ -94,6 +100,7 @@ class AccountService:
             )
         user.password_hash = self._passwords.hash(new)
         user.requires_password_change = False
+        await self._void_reset_links(session, user.id)
         await self._sessions.revoke_all(
             session, user.id, reason="password_changed", keep=principal.session_id
         )
@@ -149,6 +156,8 @@ class AccountService:
         user = await self._user(session, principal.id)
         if not user.totp_enabled:
             return
+        account = account_key(user.username)
+        await self._allowance.check(account)
         proven = False
         if password and user.password_hash:
             proven = self._passwords.verify(password, user.password_hash)
@@ -158,10 +167,12 @@ class AccountService:
                 await consume_backup_code(session, self._hasher, user.id, code)
             )
         if not proven:
+            await self._allowance.failed(account)
             raise ValidationFailed(
                 "Confirm with your password or a current code to turn two-factor sign-in off.",
                 details=[{"field": "password" if password else "code", "message": "Not right."}],
             )
+        await self._allowance.proven(account)
         user.totp_enabled = False
         user.totp_secret_encrypted = None
         user.totp_last_step = None
@@ -226,6 +237,7 @@ class AccountService:
             raise InvalidResetToken
         user.password_hash = self._passwords.hash(new_password)
         user.requires_password_change = False
+        await self._void_reset_links(session, user.id)
         await self._sessions.revoke_all(session, user.id, reason="password_reset")
         await self._audit.record(
             session, "auth.password_reset", actor=Actor(user.id, user.username, actor.ip)
@@ -243,6 +255,14 @@ class AccountService:
         await session.flush()
         base = self._public_url or ""
         return ResetLink(f"{base}/reset-password#token={token}", expires)
+
+    async def _void_reset_links(self, session: AsyncSession, user_id: uuid.UUID) -> None:
+        """A new password makes every link sent for the old one worthless."""
+        await session.execute(
+            update(PasswordResetToken)
+            .where(PasswordResetToken.user_id == user_id, PasswordResetToken.used_at.is_(None))
+            .values(used_at=utc_now())
+        )
 
     async def _user(self, session: AsyncSession, user_id: uuid.UUID) -> User:
         user = await session.get(User, user_id)

@@ -9,6 +9,7 @@ import structlog
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from medianest.auth.allowance import ProofAllowance, account_key, address_key
 from medianest.auth.errors import (
     AccountSuspended,
     InvalidCredentials,
@@ -21,14 +22,13 @@ from medianest.auth.errors import (
 from medianest.auth.models import Role, User, UserStatus
 from medianest.auth.passwords import PasswordHasher
 from medianest.auth.plex_access import AccessDecision, PlexServerAccess
-from medianest.auth.plex_oauth import PlexAccount, PlexPin, PlexTvClient
+from medianest.auth.plex_oauth import PinNotFound, PlexAccount, PlexPin, PlexTvClient
 from medianest.auth.sessions import IssuedSession, Principal, SessionService
 from medianest.auth.two_factor import consume_backup_code, matching_step
 from medianest.core.audit import Actor, AuditService
 from medianest.core.cache import CacheService
 from medianest.core.db import Database, utc_now
 from medianest.core.errors import NotFound, Unauthorized
-from medianest.core.ratelimit import RateLimiter
 from medianest.core.security import EncryptionService, TokenHasher, random_token
 
 log = structlog.get_logger(__name__)
@@ -68,7 +68,7 @@ class AuthService:
         *,
         db: Database,
         cache: CacheService,
-        limiter: RateLimiter,
+        allowance: ProofAllowance,
         audit: AuditService,
         sessions: SessionService,
         passwords: PasswordHasher,
@@ -79,7 +79,7 @@ class AuthService:
     ) -> None:
         self._db = db
         self._cache = cache
-        self._limiter = limiter
+        self._allowance = allowance
         self._audit = audit
         self.sessions = sessions
         self._passwords = passwords
@@ -119,17 +119,15 @@ class AuthService:
         remember: bool,
         client: Client,
     ) -> SignedIn:
-        account_key = f"account:{username.strip().lower()}"
-        ip_key = f"ip:{client.ip}"
-        await self._limiter.check("login", ip_key)
-        await self._limiter.check("login", account_key)
+        account = account_key(username)
+        address = address_key(client.ip)
+        await self._allowance.check(address, account)
         user = await session.scalar(
             select(User).where(User.username_key == username.strip().lower())
         )
         if not self._passwords.verify(password, user.password_hash if user else None):
             await self._failed(session, client, username=username, reason="bad_password")
-            for key in (ip_key, account_key):
-                await self._limiter.hit("login", key)
+            await self._allowance.failed(address, account)
             raise InvalidCredentials
         assert user is not None
         if user.status != UserStatus.ACTIVE:
@@ -140,10 +138,9 @@ class AuthService:
                 raise TotpRequired
             if not await self._second_factor(session, user, totp_code):
                 await self._failed(session, client, username=username, reason="bad_totp")
-                for key in (ip_key, account_key):
-                    await self._limiter.hit("login", key)
+                await self._allowance.failed(address, account)
                 raise InvalidTotp
-        await self._limiter.clear("login", account_key)
+        await self._allowance.proven(account)
         return await self._sign_in(
             session, user, remember=remember, client=client, method="password"
         )
@@ -185,15 +182,15 @@ class AuthService:
 
     async def approved_plex_token(self, pin_id: int, browser_secret: str | None) -> str:
         """The Plex token of an approved PIN started by this same browser (the PIN cookie
-        proves it). Raises `NotFound` for another browser's or an expired PIN, and
-        `PinNotAuthorized` until the user approved it."""
+        proves it). Raises `PinNotFound` (400 `INVALID_PIN`) for another browser's, an unknown
+        or an expired PIN, and `PinNotAuthorized` until the user approved it."""
         expected = await self._cache.get(f"auth:pin:{pin_id}")
         if (
             expected is None
             or browser_secret is None
             or expected != self._hasher.hash(browser_secret)
         ):
-            raise NotFound(
+            raise PinNotFound(
                 "This Plex sign-in was started somewhere else or has expired. Start again."
             )
         pin = await self._plex_tv.get_pin(pin_id)

@@ -291,7 +291,7 @@ class ConnectionService:
         sealed on their account, for the server picker and for connecting without typing a
         token. Who they are in MediaNest does not change.
 
-        Raises what finishing a PIN raises (`NotFound`, `PinNotAuthorized`) and
+        Raises what finishing a PIN raises (`PinNotFound`, `PinNotAuthorized`) and
         `OtherPlexAccount` when their account came from another Plex account."""
         token = await self._auth.approved_plex_token(pin_id, browser_secret)
         account = await self._plex_tv.get_account(token)

@@ -40,6 +40,16 @@ class TestUsers:
         assert paged["meta"] == {"page": 2, "pageSize": 2, "total": 4, "totalPages": 2}
         assert "passwordHash" not in str(found) and "plexToken" not in str(found)
 
+    async def test_wildcards_in_a_search_are_plain_characters(
+        self, admin: Any, database_url: str
+    ) -> None:
+        await make_user(database_url, username="max_power", email="max@example.com")
+        await make_user(database_url, username="maxipower", email="maxi@example.com")
+        underscore = (await admin.get("/api/v1/admin/users", params={"search": "x_p"})).json()
+        percent = (await admin.get("/api/v1/admin/users", params={"search": "%"})).json()
+        assert [u["username"] for u in underscore["data"]] == ["max_power"]
+        assert percent["data"] == [] and percent["meta"]["total"] == 0
+
     async def test_each_user_shows_when_they_were_last_seen(
         self, admin: Any, medianest: Started, database_url: str
     ) -> None:

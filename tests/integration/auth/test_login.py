@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pyotp
 import pytest
 
 from medianest.app import create_app
@@ -11,6 +12,7 @@ from tests.conftest import SettingsFactory
 from tests.factories.users import PASSWORD, make_user
 from tests.integration.auth.conftest import ADMIN_PASSWORD, bearer, csrf, sign_in
 from tests.support.app import Started, started
+from tests.support.server import free_port
 
 
 class TestFirstRun:
@@ -166,3 +168,110 @@ class TestBruteForce:
                 await sign_in(attacker, f"someone-{n}", "password-guess")
             refused = await sign_in(attacker, "someone-else", "password-guess")
         assert refused.status_code == 429
+
+
+class TestGuessingBehindASession:
+    """A session buys no extra guesses: every password or code check spends the sign-in allowance."""
+
+    async def _change(self, http: httpx.AsyncClient, current: str) -> httpx.Response:
+        return await http.post(
+            "/api/v1/auth/change-password",
+            json={"currentPassword": current, "newPassword": "the-thief-wants-this-1"},
+            headers=csrf(http),
+        )
+
+    async def test_current_password_guesses_run_out(
+        self, medianest: Started, database_url: str
+    ) -> None:
+        await make_user(database_url, username="victim")
+        async with medianest.client(ip="192.0.2.70") as thief:
+            assert (await sign_in(thief, "victim", PASSWORD)).status_code == 200
+            guesses = [(await self._change(thief, f"guess-{n}")).status_code for n in range(10)]
+            right = await self._change(thief, PASSWORD)
+        async with medianest.client(ip="192.0.2.71") as owner:
+            sign_in_locked = await sign_in(owner, "victim", PASSWORD)
+        assert guesses == [400] * 10
+        assert right.status_code == 429
+        assert right.json()["error"]["code"] == "RATE_LIMITED"
+        assert int(right.headers["retry-after"]) > 60
+        assert sign_in_locked.status_code == 429
+
+    async def test_an_account_locked_out_of_sign_in_cannot_guess_through_a_session(
+        self, medianest: Started, database_url: str
+    ) -> None:
+        await make_user(database_url, username="locked")
+        async with medianest.client(ip="192.0.2.72") as thief:
+            assert (await sign_in(thief, "locked", PASSWORD)).status_code == 200
+            async with medianest.client(ip="192.0.2.73") as attacker:
+                for n in range(10):
+                    await sign_in(attacker, "locked", f"guess-{n}")
+            changed = await self._change(thief, PASSWORD)
+        assert changed.status_code == 429
+        assert "sign-in attempts" in changed.json()["error"]["message"]
+
+    async def test_two_factor_disable_guesses_run_out(
+        self, medianest: Started, database_url: str
+    ) -> None:
+        await make_user(database_url, username="phone")
+        async with medianest.client(ip="192.0.2.74") as http:
+            await sign_in(http, "phone", PASSWORD)
+            setup = (await http.post("/api/v1/auth/2fa/setup", headers=csrf(http))).json()["data"]
+            enabled = await http.post(
+                "/api/v1/auth/2fa/enable",
+                json={"code": pyotp.TOTP(setup["secret"]).now()},
+                headers=csrf(http),
+            )
+            assert enabled.status_code == 200
+            guesses = [
+                (
+                    await http.post(
+                        "/api/v1/auth/2fa/disable",
+                        json={"code": f"{n:06d}"},
+                        headers=csrf(http),
+                    )
+                ).status_code
+                for n in range(10)
+            ]
+            right = await http.post(
+                "/api/v1/auth/2fa/disable", json={"password": PASSWORD}, headers=csrf(http)
+            )
+            still_on = (await http.get("/api/v1/auth/session")).json()["data"]["user"]
+        assert guesses == [400] * 10
+        assert right.status_code == 429
+        assert still_on["twoFactorEnabled"] is True
+
+    async def test_a_right_answer_forgives_earlier_slips(
+        self, medianest: Started, database_url: str
+    ) -> None:
+        await make_user(database_url, username="typo")
+        async with medianest.client(ip="192.0.2.75") as http:
+            await sign_in(http, "typo", PASSWORD)
+            slips = [(await self._change(http, "typo-of-mine")).status_code for _ in range(9)]
+            changed = await self._change(http, PASSWORD)
+            for _ in range(9):
+                await sign_in(http, "typo", "another-slip")
+            after = await sign_in(http, "typo", "the-thief-wants-this-1")
+        assert slips == [400] * 9
+        assert changed.status_code == 200
+        assert after.status_code == 200
+
+
+class TestRedisDown:
+    async def test_sign_in_is_still_limited_while_redis_is_unreachable(
+        self, make_settings: SettingsFactory, database_url: str, redis_prefix: str
+    ) -> None:
+        await make_user(database_url, username="target")
+        settings = make_settings(
+            database_url=database_url,
+            redis_url=f"redis://127.0.0.1:{free_port()}/0",
+            redis_prefix=redis_prefix,
+        )
+        async with (
+            started(create_app(settings)) as medianest,
+            medianest.client(ip="192.0.2.80") as attacker,
+        ):
+            codes = [
+                (await sign_in(attacker, "target", f"guess-{n}")).status_code for n in range(13)
+            ]
+        assert codes[:10] == [401] * 10
+        assert codes[10:] == [429] * 3

@@ -162,3 +162,51 @@ class TestAdminResetLink:
         assert log[0]["action"] == "admin.password_reset_link" and log[0]["targetId"] == str(
             user.id
         )
+
+
+class TestOutstandingLinks:
+    async def _link(self, admin: Any, user_id: object) -> str:
+        answer = await admin.post(
+            f"/api/v1/admin/users/{user_id}/password-reset-link", headers=csrf(admin)
+        )
+        assert answer.status_code == 200, answer.text
+        return str(answer.json()["data"]["url"]).split("#token=")[1]
+
+    async def _confirm(self, medianest: Started, token: str, password: str) -> Any:
+        async with medianest.client() as http:
+            return await http.post(
+                "/api/v1/auth/password-reset/confirm",
+                json={"token": token, "newPassword": password},
+            )
+
+    async def test_using_one_link_voids_the_others(
+        self, admin: Any, medianest: Started, database_url: str
+    ) -> None:
+        user = await make_user(database_url, username="rita")
+        first, second = await self._link(admin, user.id), await self._link(admin, user.id)
+
+        used = await self._confirm(medianest, second, "a-whole-new-phrase-45")
+        stale = await self._confirm(medianest, first, "someone-elses-phrase-46")
+
+        assert used.status_code == 200
+        assert stale.status_code == 400 and stale.json()["error"]["code"] == "INVALID_TOKEN"
+        async with medianest.client() as http:
+            assert (await sign_in(http, "rita", "a-whole-new-phrase-45")).status_code == 200
+
+    async def test_changing_the_password_voids_every_link(
+        self, admin: Any, medianest: Started, database_url: str
+    ) -> None:
+        user = await make_user(database_url, username="sam")
+        token = await self._link(admin, user.id)
+        async with medianest.client() as http:
+            await sign_in(http, "sam", PASSWORD)
+            changed = await http.post(
+                "/api/v1/auth/change-password",
+                json={"currentPassword": PASSWORD, "newPassword": "a-fresh-passphrase-47"},
+                headers=csrf(http),
+            )
+
+        stale = await self._confirm(medianest, token, "someone-elses-phrase-48")
+
+        assert changed.status_code == 200
+        assert stale.status_code == 400 and stale.json()["error"]["code"] == "INVALID_TOKEN"

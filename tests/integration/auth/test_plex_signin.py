@@ -148,8 +148,16 @@ class TestPinFlow:
             plex.approve(pin["id"], "friend-token")
             stolen = await _verify(attacker, pin["id"])
             own = await _verify(victim, pin["id"])
-        assert stolen.status_code == 404
+        assert stolen.status_code == 400
+        assert stolen.json()["error"]["code"] == "INVALID_PIN"
         assert own.status_code == 200
+
+    async def test_an_unknown_pin_is_an_invalid_pin(self, medianest: Started) -> None:
+        async with medianest.client() as http:
+            response = await _verify(http, 987654321)
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "INVALID_PIN"
+        assert "Start again" in response.json()["error"]["message"]
 
     async def test_an_expired_pin_says_to_start_again(
         self, medianest: Started, plex: FakePlexTv
