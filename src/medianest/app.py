@@ -212,6 +212,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield {"platform": platform, "services": services}
         finally:
+            await platform.stop_jobs()
             await services.aclose()
             await platform.stop()
 

@@ -32,6 +32,7 @@ async def run_worker(settings: Settings) -> None:
         await stop.wait()
     finally:
         log.info("worker.stopping")
+        await platform.stop_jobs()
         await services.aclose()
         await platform.stop()
 
@@ -53,5 +54,6 @@ async def ping_workers(settings: Settings, *, within: float) -> str:
                     return str(result.get("worker", job.worker))
                 await asyncio.sleep(0.2)
     finally:
+        await platform.stop_jobs()
         await services.aclose()
         await platform.stop()

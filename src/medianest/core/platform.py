@@ -35,6 +35,7 @@ class Platform:
     limiter: RateLimiter
     breakers: Breakers
     started_at: float = field(default_factory=time.monotonic)
+    _jobs_stopped: bool = field(default=False, init=False)
 
     @classmethod
     def build(cls, settings: Settings) -> Platform:
@@ -63,9 +64,24 @@ class Platform:
             runs_jobs=consume_jobs,
         )
 
+    async def stop_jobs(self) -> None:
+        """Stop taking jobs and cancel the ones running in this process.
+
+        Called before the domains' services close: a job cancelled while its HTTP clients are
+        still open gives its connections back; one left running while they close can open a
+        connection the closed pool no longer knows about, and leak it.
+        """
+        if self._jobs_stopped:
+            return
+        self._jobs_stopped = True
+        try:
+            await asyncio.wait_for(self.queue.stop(), timeout=10)
+        except Exception:
+            log.exception("platform.stop_failed", part="queue")
+
     async def stop(self) -> None:
+        await self.stop_jobs()
         for name, close in (
-            ("queue", self.queue.stop),
             ("breakers", self.breakers.close),
             ("limiter", self.limiter.close),
             ("bus", self.bus.close),
