@@ -107,6 +107,41 @@ class TestFromTheIndex:
         meta = response.json()["meta"]
         assert (meta["page"], meta["pageSize"], meta["total"], meta["totalPages"]) == (2, 2, 6, 3)
 
+    async def test_a_page_past_the_end_from_the_index_is_empty_with_the_real_total(
+        self, admin: httpx.AsyncClient, fake: FakePlexServer, indexed: datetime
+    ) -> None:
+        fake.down()
+
+        response = await admin.get(
+            "/api/v1/plex/libraries/1/items", params={"page": 200, "pageSize": 20}
+        )
+
+        items, _ = degraded(response)
+        assert items == []
+        meta = response.json()["meta"]
+        assert (meta["page"], meta["pageSize"], meta["total"], meta["totalPages"]) == (
+            200,
+            20,
+            6,
+            1,
+        )
+
+    async def test_a_page_past_the_end_held_from_plex_keeps_the_real_total(
+        self, admin: httpx.AsyncClient, fake: FakePlexServer, medianest: Started
+    ) -> None:
+        past_the_end = {"page": 200, "pageSize": 20}
+        await admin.get("/api/v1/plex/libraries/1/items", params=past_the_end)
+        # The fresh answer expires; what was held stays.
+        await medianest.state["platform"].cache.invalidate_pattern("plex:owner:*")
+        fake.down()
+
+        response = await admin.get("/api/v1/plex/libraries/1/items", params=past_the_end)
+
+        items, _ = degraded(response)
+        assert items == []
+        meta = response.json()["meta"]
+        assert (meta["total"], meta["totalPages"]) == (6, 1)
+
     async def test_search_and_an_item_are_answered_from_the_index(
         self, admin: httpx.AsyncClient, fake: FakePlexServer, indexed: datetime
     ) -> None:
