@@ -18,6 +18,7 @@ from medianest.app import create_app
 from tests.conftest import SettingsFactory
 from tests.fakes.plex_server import FakePlexServer
 from tests.support.app import Started, ok_data, started
+from tests.support.plex import sync_index
 
 DEADLINE = 1.0
 # Room for the answer to be built once the deadline is spent: a behaviour bound, not a benchmark.
@@ -134,3 +135,16 @@ class TestThePages:
         assert "showing the library as" in response.text
         assert "Alien" in response.text
         assert elapsed < DEADLINE + MARGIN
+
+
+class TestJobs:
+    async def test_a_sync_started_by_a_request_is_not_held_to_that_requests_deadline(
+        self, admin: httpx.AsyncClient, fake: FakePlexServer, medianest: Started
+    ) -> None:
+        # Each call answers within the read timeout, but a sync makes enough of them, one
+        # after another, to outlast the deadline of the request that started it.
+        fake.slow(DEADLINE / 2)
+
+        await sync_index(admin, medianest)
+
+        assert len(fake.pages) > 2
