@@ -78,9 +78,9 @@ _RETRY_ERRORS = (
 _RETRY_ONCE_ERRORS = (httpx.ReadTimeout, httpx.WriteTimeout)
 
 
-# When the current web request stops waiting on upstreams (a `time.monotonic()` value). Tasks
-# started during the request inherit it; it only ever shortens their calls by a few seconds, and
-# jobs, which may run for hours, clear it (`upstream_deadline(None)`).
+# When the current web request stops waiting on upstreams (a `time.monotonic()` value). A task
+# started during the request inherits it, which bounds its calls only for the seconds the request
+# had left; jobs, which may run for hours, clear it (`upstream_deadline(None)`).
 _deadline: ContextVar[float | None] = ContextVar("medianest_upstream_deadline", default=None)
 
 
@@ -294,8 +294,8 @@ class Upstream:
             idempotent = method in _IDEMPOTENT_METHODS
         left = _time_left()
         if left is not None and left <= 0:
-            # This request already waited its whole allowance on an earlier call, which the
-            # breaker has counted: asking again would only hold the answer longer.
+            # This request spent its whole allowance on earlier calls: asking again would only
+            # hold the answer longer. Nothing is sent, so the breaker has nothing to count.
             self._count("timeout")
             raise UpstreamTimeout(self.name)
         try:
