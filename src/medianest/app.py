@@ -273,7 +273,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["X-Correlation-Id", "Retry-After", "X-Cache"],
         )
     app.add_middleware(
-        EdgeMiddleware, metrics=platform.metrics, max_body_bytes=settings.max_body_bytes
+        EdgeMiddleware,
+        metrics=platform.metrics,
+        max_body_bytes=settings.max_body_bytes,
+        upstream_deadline=settings.upstream_deadline,
     )
     return app
 

@@ -88,6 +88,9 @@ class Settings(BaseSettings):
 
     http_connect_timeout: float = Field(default=3.0, gt=0)
     http_read_timeout: float = Field(default=10.0, gt=0)
+    # The longest one page or API request waits on upstreams, every call and retry together:
+    # past it the answer is what is held, or 504, rather than a page that seems to hang.
+    upstream_deadline: float = Field(default=5.0, gt=0)
     breaker_threshold: int = Field(default=5, ge=1)
     breaker_cooldown: float = Field(default=30.0, gt=0)
 

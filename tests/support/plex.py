@@ -12,23 +12,28 @@ that token sees is up to each module's `fake`.
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
 import pytest
 
 from medianest.config import Settings
+from medianest.core.jobs import JobStatus
 from medianest.core.metrics import Metrics
+from medianest.core.platform import Platform
 from medianest.core.resilience import Breakers
 from medianest.plex.client import PlexServerClient, build_plex_server_client
 from tests.conftest import SettingsFactory
 from tests.factories.users import PASSWORD, make_user
 from tests.fakes.plex_server import FakePlexServer
 from tests.fakes.plex_tv import FakePlexTv, server_resource
-from tests.integration.auth.conftest import sign_in
-from tests.support.app import Started
+from tests.integration.auth.conftest import csrf, sign_in
+from tests.support.app import Started, ok_data
 
 OWNER_ID, FRIEND_ID = 1000, 2000
 FRIEND_TOKEN, FRIEND_SERVER_TOKEN = "friend-plex-tv-token", "friend-token-for-the-server"
@@ -215,3 +220,23 @@ async def friend(medianest: Started, plex_tv: FakePlexTv) -> AsyncIterator[httpx
         verified = await plex_sign_in(http, plex_tv, FRIEND_TOKEN)
         assert verified.status_code == 200, verified.text
         yield http
+
+
+# The library index
+
+
+async def sync_index(admin: httpx.AsyncClient, medianest: Started) -> datetime:
+    """Index the whole library now; returns when the sync ended."""
+    started_ = await admin.post("/api/v1/admin/plex/sync", json={"full": True}, headers=csrf(admin))
+    assert started_.status_code == 202, started_.text
+    platform: Platform = medianest.state["platform"]
+    job_id = uuid.UUID(ok_data(started_)["jobId"])
+    async with asyncio.timeout(30):
+        while True:
+            job = await platform.queue.get(job_id)
+            if job is not None and job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
+                break
+            await asyncio.sleep(0.05)
+    assert job.status == JobStatus.SUCCEEDED, job.error
+    status = ok_data(await admin.get("/api/v1/admin/plex/sync"))
+    return datetime.fromisoformat(status["lastSucceededAt"])

@@ -1,9 +1,10 @@
 """The edge of every request, as plain ASGI middleware (no BaseHTTPMiddleware: it costs a task
 and buffers streaming responses).
 
-`EdgeMiddleware` is deliberately one layer doing five small things, because every layer is paid
-on every request: the correlation id, the body-size limit, security headers, metrics and the
-last-resort error boundary that turns an unhandled exception into a bare 500 envelope.
+`EdgeMiddleware` is deliberately one layer doing six small things, because every layer is paid
+on every request: the correlation id, the body-size limit, security headers, metrics, the
+deadline of the request's upstream calls and the last-resort error boundary that turns an
+unhandled exception into a bare 500 envelope.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from medianest.core.context import reset_correlation_id, set_correlation_id
 from medianest.core.errors import RateLimited, TooLarge, error_response, internal_error_response
 from medianest.core.metrics import Metrics
 from medianest.core.ratelimit import LimitName
+from medianest.core.resilience import upstream_deadline
 
 log = structlog.get_logger(__name__)
 # Asked before building a per-request line: the level check is cached by the standard library.
@@ -50,10 +52,19 @@ _CSP_HEADER = (b"content-security-policy", DEFAULT_CSP.encode())
 
 
 class EdgeMiddleware:
-    def __init__(self, app: ASGIApp, *, metrics: Metrics, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        metrics: Metrics,
+        max_body_bytes: int,
+        upstream_deadline: float | None = None,
+    ) -> None:
+        """`upstream_deadline`: how long the upstream calls of one request may take together."""
         self.app = app
         self.metrics = metrics
         self.max_body_bytes = max_body_bytes
+        self.upstream_deadline = upstream_deadline
         # Prometheus label lookups take a lock each time; the few (method, route, status)
         # combinations a server sees are resolved once and kept.
         self._counters: dict[tuple[str, str, int], Any] = {}
@@ -96,7 +107,8 @@ class EdgeMiddleware:
             if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
                 await error_response(TooLarge(self._too_large()))(scope, receive, send_wrapper)
             else:
-                await self.app(scope, self._limited(receive), send_wrapper)
+                with upstream_deadline(self.upstream_deadline):
+                    await self.app(scope, self._limited(receive), send_wrapper)
         except TooLarge as exc:
             if not response_started:
                 await error_response(exc)(scope, receive, send_wrapper)

@@ -28,6 +28,7 @@ from medianest.core.db import Database, after_commit, utc_now
 from medianest.core.errors import MediaNestError
 from medianest.core.jobs import Job, JobStatus
 from medianest.core.metrics import Metrics
+from medianest.core.resilience import upstream_deadline
 
 log = structlog.get_logger(__name__)
 
@@ -273,7 +274,8 @@ class JobQueue:
         info = JobInfo(job.id, job.name, job.attempts)
         bound = structlog.contextvars.bound_contextvars(job_id=job_id, job=job.name)
         heartbeat = asyncio.create_task(self._heartbeat(job.id))
-        with bound:
+        # A job queued by a web request is not bound by that request's upstream deadline.
+        with bound, upstream_deadline(None):
             try:
                 registration = self._registration(job.name)
                 result = await registration.handler(info, **job.args)

@@ -10,15 +10,24 @@ one read timeout and 502/503/504; anything else is tried once. Failures leave as
 `UpstreamTimeout` or `UpstreamUnavailable` (`misconfigured=True` for 401/403), which the API
 answers as 504/503; an open breaker answers at once, without a network call.
 
+Within `upstream_deadline(seconds)` (the edge middleware opens one for every web request), all
+upstream calls together wait at most `seconds`, retries included: a read timeout is per attempt,
+and a slow upstream would otherwise hold a page for two of them and more. Running out of that
+time is an `UpstreamTimeout` and counts against the breaker like any timeout, so a slow
+upstream opens it as a down one does. Background jobs run outside any deadline.
+
 Like the rate limiter, breakers are not worth an outage: when Redis stops answering, calls go
 through unguarded (one log line when that starts, one when it ends) instead of failing.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import partial
 from typing import Any, TypeVar, cast
 
@@ -67,6 +76,29 @@ _RETRY_ERRORS = (
 )
 # A read timeout has already cost a full read timeout; a second one means the upstream is stuck.
 _RETRY_ONCE_ERRORS = (httpx.ReadTimeout, httpx.WriteTimeout)
+
+
+# When the current web request stops waiting on upstreams (a `time.monotonic()` value). A task
+# started during the request inherits it, which bounds its calls only for the seconds the request
+# had left; jobs, which may run for hours, clear it (`upstream_deadline(None)`).
+_deadline: ContextVar[float | None] = ContextVar("medianest_upstream_deadline", default=None)
+
+
+@contextmanager
+def upstream_deadline(seconds: float | None) -> Iterator[None]:
+    """Every upstream call in the block waits, all together, at most `seconds` from now; None
+    lifts the bound of an enclosing block."""
+    token = _deadline.set(None if seconds is None else time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def _time_left() -> float | None:
+    """Seconds left before the deadline (0 or less: spent); None when there is none."""
+    deadline = _deadline.get()
+    return None if deadline is None else deadline - time.monotonic()
 
 
 class CircuitOpen(UpstreamUnavailable):
@@ -260,6 +292,12 @@ class Upstream:
         method = method.upper()
         if idempotent is None:
             idempotent = method in _IDEMPOTENT_METHODS
+        left = _time_left()
+        if left is not None and left <= 0:
+            # This request spent its whole allowance on earlier calls: asking again would only
+            # hold the answer longer. Nothing is sent, so the breaker has nothing to count.
+            self._count("timeout")
+            raise UpstreamTimeout(self.name)
         try:
             response = await self._breakers.call(
                 self.name, partial(self._send, method, url, idempotent, user_credentials, kwargs)
@@ -301,6 +339,23 @@ class Upstream:
     ) -> httpx.Response:
         # Only the path is ever logged: tokens travel in query strings (Plex's X-Plex-Token).
         path = httpx.URL(url).path
+        try:
+            # Inside the breaker's call, so running out of time counts as the timeout it is.
+            async with asyncio.timeout(_time_left()):
+                return await self._attempt(method, url, path, idempotent, user_credentials, kwargs)
+        except TimeoutError as exc:
+            self._log_failure(method, path, "deadline")
+            raise UpstreamTimeout(self.name) from exc
+
+    async def _attempt(
+        self,
+        method: str,
+        url: str,
+        path: str,
+        idempotent: bool,
+        user_credentials: bool,
+        kwargs: dict[str, Any],
+    ) -> httpx.Response:
         try:
             if idempotent:
                 retrying = AsyncRetrying(

@@ -259,11 +259,16 @@ def _unreadable_error() -> NoReturn:
 
 
 def page_of(found: Container, items: list[T], start: int) -> Page[T]:
-    """A page, its offset and the list's full length (body, else header, else what is known)."""
+    """A page, its offset and the list's full length: Plex's count (body, else header), or as
+    far as the page's items reach when that is further.
+
+    A page asked for past the end comes back empty at the offset asked for: that offset says
+    nothing about the length, so only items that came back can lengthen the list.
+    """
     offset = found.offset if found.offset is not None else start
     total = found.total_size if found.total_size is not None else found._header_total
-    known = offset + len(found.metadata)
-    return Page(items=items, offset=offset, total_size=max(total or 0, known))
+    reached = offset + len(found.metadata) if found.metadata else 0
+    return Page(items=items, offset=offset, total_size=max(total or 0, reached))
 
 
 def library(section: Section) -> Library:

@@ -16,7 +16,7 @@ from medianest.config import Settings
 from medianest.core.errors import UpstreamTimeout, UpstreamUnavailable
 from medianest.core.http import create_http_client
 from medianest.core.metrics import Metrics
-from medianest.core.resilience import Breakers, CircuitOpen, Upstream
+from medianest.core.resilience import Breakers, CircuitOpen, Upstream, upstream_deadline
 from tests.conftest import SettingsFactory
 from tests.fakes.flaky import FlakyUpstream
 from tests.support.server import free_port
@@ -349,6 +349,72 @@ class TestFailureTranslation:
             assert (await rig.upstream.get("/library/metadata/999")).status_code == 404
 
         assert await rig.state() == "closed"
+
+
+class TestDeadline:
+    """The calls made within one deadline (one web request) wait on the upstream together at most
+    that long; the read timeout is set far above it, so only the deadline can end them in time."""
+
+    DEADLINE = 0.5
+    # Room for the failure to be recorded: a behaviour bound, not a benchmark.
+    MARGIN = 1.0
+
+    async def test_a_slow_read_and_its_retry_wait_no_longer_than_the_deadline(
+        self, make_rig: RigFactory, flaky: FlakyUpstream, backend: dict[str, Any]
+    ) -> None:
+        rig = await make_rig(http_read_timeout=5.0, **backend)
+        flaky.slow(30.0)
+
+        started = time.perf_counter()
+        with upstream_deadline(self.DEADLINE), pytest.raises(UpstreamTimeout) as caught:
+            await rig.upstream.get("/library")
+        elapsed = time.perf_counter() - started
+
+        assert elapsed < self.DEADLINE + self.MARGIN
+        assert caught.value.status == 504
+        assert caught.value.code == "UPSTREAM_TIMEOUT"
+        assert flaky.hits == 1
+
+    async def test_running_out_of_time_counts_against_the_breaker(
+        self, make_rig: RigFactory, flaky: FlakyUpstream, backend: dict[str, Any]
+    ) -> None:
+        rig = await make_rig(http_read_timeout=5.0, **backend)
+        flaky.slow(30.0)
+
+        for _ in range(THRESHOLD):
+            with upstream_deadline(self.DEADLINE), pytest.raises(UpstreamTimeout):
+                await rig.upstream.get("/library")
+
+        assert await rig.state() == "opened"
+        with upstream_deadline(self.DEADLINE), pytest.raises(CircuitOpen):
+            await rig.upstream.get("/library")
+        assert flaky.hits == THRESHOLD
+        assert rig.sample("medianest_upstream_calls_total", outcome="timeout") == THRESHOLD
+
+    async def test_once_the_time_is_spent_further_calls_are_not_sent_nor_counted(
+        self, make_rig: RigFactory, flaky: FlakyUpstream
+    ) -> None:
+        rig = await make_rig(http_read_timeout=5.0)
+        flaky.slow(30.0)
+
+        with upstream_deadline(self.DEADLINE):
+            for _ in range(THRESHOLD + 1):
+                with pytest.raises(UpstreamTimeout):
+                    await rig.upstream.get("/library")
+
+        assert flaky.hits == 1
+        assert await rig.state() == "closed"
+
+    async def test_a_block_without_a_deadline_waits_the_read_timeout(
+        self, make_rig: RigFactory, flaky: FlakyUpstream
+    ) -> None:
+        rig = await make_rig(http_read_timeout=5.0)
+        flaky.slow(2 * self.DEADLINE)
+
+        with upstream_deadline(self.DEADLINE), upstream_deadline(None):
+            response = await rig.upstream.get("/library")
+
+        assert response.status_code == 200
 
 
 class TestMetrics:

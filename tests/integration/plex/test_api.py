@@ -97,6 +97,39 @@ class TestBrowsing:
         } <= (item.keys())
         assert "files" not in item
 
+    @pytest.mark.parametrize(("page", "page_size"), [(200, 20), (100_000, 100)])
+    async def test_a_page_past_the_end_is_empty_and_keeps_the_librarys_total(
+        self, admin: httpx.AsyncClient, fake: FakePlexServer, page: int, page_size: int
+    ) -> None:
+        fake.library.add_items("1", 3000 - 6)
+
+        response = await admin.get(
+            "/api/v1/plex/libraries/1/items", params={"page": page, "pageSize": page_size}
+        )
+
+        assert ok_data(response) == []
+        assert response.json()["meta"] == {
+            "page": page,
+            "pageSize": page_size,
+            "total": 3000,
+            "totalPages": 3000 // page_size,
+        }
+
+    async def test_a_collection_paged_past_its_end_keeps_its_item_count(
+        self, admin: httpx.AsyncClient
+    ) -> None:
+        listed = await admin.get("/api/v1/plex/libraries/1/collections")
+        (collection,) = ok_data(listed)
+
+        opened = await admin.get(
+            f"/api/v1/plex/collections/{collection['ratingKey']}",
+            params={"page": 200, "pageSize": 20},
+        )
+
+        details = ok_data(opened)
+        assert (details["items"], details["itemTotal"]) == ([], 2)
+        assert opened.json()["meta"] == {"page": 200, "pageSize": 20, "total": 2, "totalPages": 1}
+
     async def test_an_item_comes_with_its_children(
         self, admin: httpx.AsyncClient, fake: FakePlexServer
     ) -> None:

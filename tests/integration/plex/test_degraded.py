@@ -3,8 +3,6 @@ from the libraries each user may see; on both databases, against the fake Plex s
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -13,13 +11,11 @@ import httpx
 import pytest
 
 from medianest.app import create_app
-from medianest.core.jobs import JobStatus
 from medianest.core.platform import Platform
 from tests.conftest import SettingsFactory
 from tests.fakes.plex_server import FakePlexServer
-from tests.integration.auth.conftest import csrf
 from tests.support.app import Started, ok_data, started
-from tests.support.plex import FRIEND_SERVER_TOKEN, shared_with
+from tests.support.plex import FRIEND_SERVER_TOKEN, shared_with, sync_index
 
 
 @pytest.fixture
@@ -53,23 +49,6 @@ async def medianest(
 async def indexed(admin: httpx.AsyncClient, medianest: Started) -> datetime:
     """The index holds the whole library; returns when its sync ended."""
     return await sync_index(admin, medianest)
-
-
-async def sync_index(admin: httpx.AsyncClient, medianest: Started) -> datetime:
-    """Index the whole library now; returns when the sync ended."""
-    started_ = await admin.post("/api/v1/admin/plex/sync", json={"full": True}, headers=csrf(admin))
-    assert started_.status_code == 202, started_.text
-    platform: Platform = medianest.state["platform"]
-    job_id = uuid.UUID(ok_data(started_)["jobId"])
-    async with asyncio.timeout(30):
-        while True:
-            job = await platform.queue.get(job_id)
-            if job is not None and job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
-                break
-            await asyncio.sleep(0.05)
-    assert job.status == JobStatus.SUCCEEDED, job.error
-    status = ok_data(await admin.get("/api/v1/admin/plex/sync"))
-    return datetime.fromisoformat(status["lastSucceededAt"])
 
 
 def key_of(fake: FakePlexServer, title: str) -> str:
@@ -106,6 +85,41 @@ class TestFromTheIndex:
         assert as_of == indexed
         meta = response.json()["meta"]
         assert (meta["page"], meta["pageSize"], meta["total"], meta["totalPages"]) == (2, 2, 6, 3)
+
+    async def test_a_page_past_the_end_from_the_index_is_empty_with_the_real_total(
+        self, admin: httpx.AsyncClient, fake: FakePlexServer, indexed: datetime
+    ) -> None:
+        fake.down()
+
+        response = await admin.get(
+            "/api/v1/plex/libraries/1/items", params={"page": 200, "pageSize": 20}
+        )
+
+        items, _ = degraded(response)
+        assert items == []
+        meta = response.json()["meta"]
+        assert (meta["page"], meta["pageSize"], meta["total"], meta["totalPages"]) == (
+            200,
+            20,
+            6,
+            1,
+        )
+
+    async def test_a_page_past_the_end_held_from_plex_keeps_the_real_total(
+        self, admin: httpx.AsyncClient, fake: FakePlexServer, medianest: Started
+    ) -> None:
+        past_the_end = {"page": 200, "pageSize": 20}
+        await admin.get("/api/v1/plex/libraries/1/items", params=past_the_end)
+        # The fresh answer expires; what was held stays.
+        await medianest.state["platform"].cache.invalidate_pattern("plex:owner:*")
+        fake.down()
+
+        response = await admin.get("/api/v1/plex/libraries/1/items", params=past_the_end)
+
+        items, _ = degraded(response)
+        assert items == []
+        meta = response.json()["meta"]
+        assert (meta["total"], meta["totalPages"]) == (6, 1)
 
     async def test_search_and_an_item_are_answered_from_the_index(
         self, admin: httpx.AsyncClient, fake: FakePlexServer, indexed: datetime
