@@ -360,7 +360,8 @@ class TestLink:
         response = await admin.post(
             "/api/v1/admin/plex/link", json={"pinId": pin_id}, headers=csrf(admin)
         )
-        assert response.status_code == 404
+        assert response.status_code == 400
+        assert _error(response)["code"] == "INVALID_PIN"
         assert ok_data(await admin.get("/api/v1/admin/services/plex"))["accountLinked"] is False
 
     async def test_a_pin_not_approved_yet_is_said_so(self, admin: httpx.AsyncClient) -> None:
