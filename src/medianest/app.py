@@ -56,7 +56,7 @@ from medianest.core.openapi import document_errors
 from medianest.core.platform import Platform
 from medianest.core.ratelimit import LimitName
 from medianest.core.routing import attach, serve_first
-from medianest.core.secrets import with_secrets
+from medianest.core.secret_file import with_secrets
 from medianest.core.security import EncryptionService, TokenHasher
 from medianest.plex.admin_router import router as plex_admin_router
 from medianest.plex.client import PlexServerClient

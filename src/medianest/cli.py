@@ -12,7 +12,7 @@ import typer
 from medianest import __version__
 from medianest.config import ENV_PREFIX, Settings, SettingsError, load_settings
 from medianest.core import migrate
-from medianest.core.secrets import SECRETS_FILE, with_secrets
+from medianest.core.secret_file import SECRETS_FILE, with_secrets
 
 app = typer.Typer(
     help="MediaNest: one login for everything around a Plex server.",
@@ -238,7 +238,7 @@ def keys_rotate() -> None:
 
     Restart every MediaNest process afterwards so they all use the new key.
     """
-    from medianest.core.secrets import rotate_encryption_key
+    from medianest.core.secret_file import rotate_encryption_key
 
     given = load_settings_or_fail()
     if given.encryption_key is not None:

@@ -6,6 +6,7 @@ the environment variable, so an operator never has to read a traceback to fix a 
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 from functools import cached_property
 from pathlib import Path
@@ -15,11 +16,17 @@ import limits
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from medianest.core.security import decode_key
-
 ENV_PREFIX = "MEDIANEST_"
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def decode_key(text: str) -> bytes:
+    """A key as written in settings: 32 bytes, urlsafe base64."""
+    raw = base64.urlsafe_b64decode(text.encode() + b"=" * (-len(text) % 4))
+    if len(raw) != 32:
+        raise ValueError("an encryption key is 32 bytes written in urlsafe base64 (44 characters)")
+    return raw
 
 
 class SettingsError(Exception):

@@ -206,7 +206,7 @@ class TestKeys:
         from medianest.auth.models import User
         from medianest.config import load_settings
         from medianest.core.db import Database
-        from medianest.core.secrets import with_secrets
+        from medianest.core.secret_file import with_secrets
         from medianest.core.security import EncryptionService
 
         assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
@@ -247,7 +247,7 @@ class TestKeys:
         assert "MEDIANEST_ENCRYPTION_OLD_KEYS" in result.output
 
     def test_generate_prints_a_usable_key(self) -> None:
-        from medianest.core.security import decode_key
+        from medianest.config import decode_key
 
         result = runner.invoke(app, ["keys", "generate"])
         assert len(decode_key(result.stdout.strip())) == 32

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from medianest.config import Settings, SettingsError, load_settings
-from medianest.core.secrets import SECRETS_FILE, with_secrets
+from medianest.core.secret_file import SECRETS_FILE, with_secrets
 
 
 class TestBadValues:

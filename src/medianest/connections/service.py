@@ -85,10 +85,6 @@ class PlexStatus:
     server: PlexServerFacts | None
 
 
-def _invalid(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(message, details=[{"field": field, "message": message}])
-
-
 class ConnectionService:
     def __init__(
         self,
@@ -205,11 +201,11 @@ class ConnectionService:
             url_to_test = url or stored_url
             token_to_test = token or await self._admin_token(session, admin) or stored_token
         if not url_to_test:
-            raise _invalid(
+            raise ValidationFailed.on(
                 "url", "Enter the Plex server's address, like http://192.168.1.20:32400."
             )
         if not token_to_test:
-            raise _invalid("token", _NOTHING_TO_SIGN_IN_WITH)
+            raise ValidationFailed.on("token", _NOTHING_TO_SIGN_IN_WITH)
         return await self._probe.test(url_to_test, token_to_test)
 
     async def connect_plex(
@@ -221,21 +217,19 @@ class ConnectionService:
         try:
             address = check_url(url)
         except BadUrl as exc:
-            raise _invalid("url", str(exc)) from None
+            raise ValidationFailed.on("url", str(exc)) from None
         async with self._db.unit_of_work() as session:
             row = await self._store.row(session, PLEX)
             chosen = token or await self._admin_token(session, admin)
             if not chosen and row is not None:
                 chosen = self._store.token_of(row)
         if not chosen:
-            raise _invalid("token", _NOTHING_TO_SIGN_IN_WITH)
+            raise ValidationFailed.on("token", _NOTHING_TO_SIGN_IN_WITH)
         result = await self._probe.test(address, chosen)
         if not result.ok:
             log.info("connections.plex_rejected", reason=result.reason)
             message = result.error or ConnectionFailed.message
-            raise ConnectionFailed(
-                message, details=[{"field": result.field or "url", "message": message}]
-            )
+            raise ConnectionFailed.on(result.field or "url", message)
         assert result.machine_identifier is not None
         assert result.name is not None
         options = {

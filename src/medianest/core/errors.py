@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable, Sequence
 from http import HTTPStatus
-from typing import Any
+from typing import Any, Self
 
 import structlog
 from fastapi import FastAPI, Request
@@ -45,6 +45,11 @@ class MediaNestError(Exception):
 
 class ValidationFailed(MediaNestError):
     status, code, message = 400, "VALIDATION_ERROR", "Some fields are not valid."
+
+    @classmethod
+    def on(cls, field: str, message: str) -> Self:
+        """One field's problem: the message, and the same sentence against the field."""
+        return cls(message, details=[{"field": field, "message": message}])
 
 
 class Unauthorized(MediaNestError):

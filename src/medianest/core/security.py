@@ -24,14 +24,6 @@ class DecryptionError(Exception):
     """A stored value could not be opened: unknown key id, tampering, or a damaged value."""
 
 
-def decode_key(text: str) -> bytes:
-    """A key as written in settings: 32 bytes, urlsafe base64."""
-    raw = base64.urlsafe_b64decode(text.encode() + b"=" * (-len(text) % 4))
-    if len(raw) != 32:
-        raise ValueError("an encryption key is 32 bytes written in urlsafe base64 (44 characters)")
-    return raw
-
-
 def new_key() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
 

@@ -113,10 +113,6 @@ class InvalidImagePath(ValidationFailed):
     message = "Only Plex library images (paths starting with /library/) can be shown."
 
 
-def _invalid(error: type[ValidationFailed], field: str, message: str) -> ValidationFailed:
-    return error(message, details=[{"field": field, "message": message}])
-
-
 class PlexServerClient:
     """One Plex Media Server. Every failure to reach it leaves as `UpstreamUnavailable` or
     `UpstreamTimeout` naming Plex; the owner's token being refused is misconfiguration."""
@@ -308,7 +304,7 @@ class PlexServerClient:
         """
         query = query.strip()
         if not query:
-            raise _invalid(ValidationFailed, "query", "Search query is required")
+            raise ValidationFailed.on("query", "Search query is required")
         _check_page(0, limit)
         params: dict[str, object] = {"query": query, "limit": limit, "includeCollections": 1}
         if section is not None:
@@ -373,7 +369,7 @@ class PlexServerClient:
         """
         title = title.strip()
         if not title:
-            raise _invalid(ValidationFailed, "title", "A collection needs a title.")
+            raise ValidationFailed.on("title", "A collection needs a title.")
         keys = _item_keys(rating_keys)
         batches = [keys[i : i + COLLECTION_BATCH] for i in range(0, len(keys), COLLECTION_BATCH)]
         params: dict[str, object] = {
@@ -454,7 +450,7 @@ class PlexServerClient:
                 f"{path} is not inside the folders of the library {library.title!r} "
                 f"({folders}); Plex can only scan those."
             )
-            raise _invalid(PathOutsideLibrary, "path", message)
+            raise PathOutsideLibrary.on("path", message)
         await self._call(
             "GET",
             _section(key, "refresh"),
@@ -481,7 +477,7 @@ class PlexServerClient:
         `ValidationFailed` for a side outside 1..4000, and `ImageNotFound`.
         """
         if not _IMAGE_PATH.fullmatch(path):
-            raise _invalid(InvalidImagePath, "path", InvalidImagePath.message)
+            raise InvalidImagePath.on("path", InvalidImagePath.message)
         params: dict[str, object] | None = None
         if width is not None or height is not None:
             side_w, side_h = _image_size(width, height)
@@ -616,7 +612,7 @@ def _item_keys(keys: Iterable[str]) -> list[str]:
     bad = [key for key in result if not _RATING_KEY.fullmatch(key)]
     if bad:
         message = f"These are not Plex item ids: {', '.join(bad[:5])}."
-        raise _invalid(ValidationFailed, "ratingKeys", message)
+        raise ValidationFailed.on("ratingKeys", message)
     return list(dict.fromkeys(result))
 
 
@@ -628,7 +624,7 @@ def _image_size(width: int | None, height: int | None) -> tuple[int, int]:
     for field, value in sides.items():
         if not 1 <= value <= MAX_IMAGE_SIDE:
             message = f"The image {field} must be between 1 and {MAX_IMAGE_SIDE} pixels."
-            raise _invalid(ValidationFailed, field, message)
+            raise ValidationFailed.on(field, message)
     return sides["width"], sides["height"]
 
 
@@ -648,7 +644,7 @@ def _check_scan_path(path: str) -> None:
     elif not _flavour(path)(path).is_absolute():
         message = "Give the folder's full path, as the Plex server sees it."
     if message is not None:
-        raise _invalid(PathOutsideLibrary, "path", message)
+        raise PathOutsideLibrary.on("path", message)
 
 
 def _inside(path: str, locations: Sequence[str]) -> str | None:

@@ -73,7 +73,7 @@ def parse_image_path(path: str) -> ImageRef:
         message = (
             "Only Plex artwork paths can be shown (like /library/metadata/123/thumb/1700000000)."
         )
-        raise InvalidImagePath(message, details=[{"field": "path", "message": message}])
+        raise InvalidImagePath.on("path", message)
     if match["metadata"]:
         return ImageRef(path, "item", match["item"])
     if match["collections"]:

@@ -330,9 +330,9 @@ class PlexService:
         """
         text = " ".join(query.split())
         if not text:
-            raise _invalid("query", "Search query is required")
+            raise ValidationFailed.on("query", "Search query is required")
         if len(text) > MAX_QUERY_LENGTH:
-            raise _invalid("query", f"Search for at most {MAX_QUERY_LENGTH} characters.")
+            raise ValidationFailed.on("query", f"Search for at most {MAX_QUERY_LENGTH} characters.")
         _check_page(page, page_size)
         # Plex matches regardless of case, so "Alien" and "alien" share one cached answer.
         digest = hashlib.sha256(text.casefold().encode()).hexdigest()[:32]
@@ -502,7 +502,8 @@ class PlexService:
         ref = parse_image_path(path)
         for field, side in (("width", width), ("height", height)):
             if side is not None and not 1 <= side <= MAX_SIDE:
-                raise _invalid(field, f"The image {field} must be between 1 and {MAX_SIDE}.")
+                message = f"The image {field} must be between 1 and {MAX_SIDE}."
+                raise ValidationFailed.on(field, message)
         scope = scope_of(principal)
         server = await self.callers.server()
         if scope != OWNER_SCOPE:
@@ -591,10 +592,6 @@ def _check_page(page: int, page_size: int) -> None:
 def _check_limit(limit: int) -> None:
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise ValueError(f"a limit is 1..{MAX_PAGE_SIZE}")
-
-
-def _invalid(field: str, message: str) -> ValidationFailed:
-    return ValidationFailed(message, details=[{"field": field, "message": message}])
 
 
 def _sorted_collections(collections: list[Collection], sort: CollectionOrder) -> list[Collection]:

@@ -61,7 +61,8 @@ class TestTwoFactor:
     async def test_a_fresh_code_signs_in_and_cannot_be_replayed(
         self, medianest: Started, database_url: str
     ) -> None:
-        from medianest.core.security import EncryptionService, decode_key
+        from medianest.config import decode_key
+        from medianest.core.security import EncryptionService
 
         secret = pyotp.random_base32()
         keys = EncryptionService([decode_key("q" * 43 + "=")])

@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from medianest.config import decode_key
 from medianest.core.security import (
     DecryptionError,
     EncryptionService,
     TokenHasher,
-    decode_key,
     new_key,
 )
 
