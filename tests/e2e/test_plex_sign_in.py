@@ -151,3 +151,17 @@ def test_the_page_plex_sends_the_window_to_closes_itself(
         expect(tab.locator("main")).to_contain_text("Go back to the MediaNest window")
         expect(tab.get_by_role("link", name="Sign in")).to_have_count(0)
         screenshot(tab, f"plex-done-{name}")
+
+
+def test_cancelling_closes_the_plex_window(page: Page, plex_tv: FakePlexTv) -> None:
+    page.goto("/login")
+    with page.expect_popup() as opened:
+        page.get_by_role("button", name="Sign in with Plex").click()
+    popup = opened.value
+    popup.wait_for_url(f"{plex_tv.url}/auth**")
+    expect(page.get_by_role("status")).to_contain_text("Waiting for you to approve")
+
+    page.get_by_role("button", name="Cancel").click()
+
+    wait_closed(popup)
+    expect(page.get_by_role("button", name="Sign in with Plex")).to_be_enabled()

@@ -18,9 +18,7 @@ DONE_PATH = "/auth/plex/done"
 
 # A host name, an IPv4 address or a bracketed IPv6 address, with an optional port: anything else
 # in a Host header is not put in a URL handed to plex.tv.
-_NETLOC = re.compile(
-    r"(?:[A-Za-z0-9][A-Za-z0-9.-]{0,252}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?"
-)
+_NETLOC = re.compile(r"(?:[A-Za-z0-9][A-Za-z0-9.-]{0,252}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?")
 
 
 def plex_done_url(conn: HTTPConnection, public_url: str | None) -> str | None:

@@ -177,7 +177,11 @@ async function linkPlexAccount() {
     show(accountStatus, `Linked to the Plex account “${linked.username}”.`);
     await loadServers();
   } catch (error) {
-    if (flow.signal.aborted) return;
+    // Cancelled: the Plex window is not needed any more either.
+    if (flow.signal.aborted) {
+      closeWindow(popup);
+      return;
+    }
     endLinkFlow();
     closeWindow(popup);
     if (error instanceof PinExpired) {

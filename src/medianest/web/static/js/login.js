@@ -57,7 +57,11 @@ async function signInWithPlex() {
     });
     signedIn(result.user);
   } catch (error) {
-    if (flow.signal.aborted) return;
+    // Cancelled: the Plex window is not needed any more either.
+    if (flow.signal.aborted) {
+      closeWindow(popup);
+      return;
+    }
     endPlexFlow();
     closeWindow(popup);
     if (error instanceof PinExpired) {
