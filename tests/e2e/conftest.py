@@ -16,6 +16,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import (
@@ -45,6 +46,7 @@ CHROMIUM_ARGS = [
 ]
 DESKTOP = ViewportSize(width=1280, height=800)
 MOBILE = ViewportSize(width=375, height=812)
+WIDE = ViewportSize(width=1440, height=900)
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
 ADMIN_PASSWORD = "plum-orchard-lantern-42"
@@ -191,3 +193,15 @@ def screenshot(page: Page, name: str) -> Path:
 def horizontal_overflow(page: Page) -> int:
     """How many CSS pixels the page is wider than the viewport (0 when nothing scrolls sideways)."""
     return int(page.evaluate("document.documentElement.scrollWidth - window.innerWidth"))
+
+
+def wait_closed(popup: Page) -> None:
+    """Returns once the window is closed; fails the test when it stays open."""
+    if not popup.is_closed():
+        popup.wait_for_event("close")
+
+
+def forward_url(auth_url: str) -> str | None:
+    """The `forwardUrl` of an app.plex.tv address (its parameters are in the fragment)."""
+    fragment = urlsplit(auth_url).fragment.lstrip("!").lstrip("?")
+    return parse_qs(fragment).get("forwardUrl", [None])[0]

@@ -6,17 +6,21 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import BrowserContext, Page, ViewportSize, expect
 
 from tests.e2e.conftest import (
+    DESKTOP,
     MOBILE,
+    WIDE,
     ContextFactory,
     Site,
     SiteFactory,
+    forward_url,
     horizontal_overflow,
     screenshot,
     set_up_admin,
     sign_in,
+    wait_closed,
 )
 from tests.fakes.plex_server import MACHINE_IDENTIFIER, OWNER_TOKEN, FakePlexServer
 from tests.fakes.plex_tv import FakePlexTv, server_resource
@@ -50,8 +54,8 @@ def site(make_site: SiteFactory, plex_tv: FakePlexTv) -> Site:
     return make_site(**plex_overrides(plex_tv.url))
 
 
-def _admin_page(new_context: ContextFactory) -> Page:
-    context = new_context()
+def _admin_page(new_context: ContextFactory, viewport: ViewportSize = DESKTOP) -> Page:
+    context = new_context(viewport)
     set_up_admin(context)
     page = context.new_page()
     page.goto("/admin/plex")
@@ -113,28 +117,61 @@ def test_the_admin_tests_and_saves_the_server_address_and_token(
     screenshot(small, "admin-plex-connected-mobile")
 
 
-def test_the_admin_links_their_plex_account_and_picks_the_server(
-    new_context: ContextFactory, server: FakePlexServer, plex_tv: FakePlexTv
-) -> None:
-    page = _admin_page(new_context)
+def _link_plex_account(page: Page, plex_tv: FakePlexTv, site: Site) -> None:
+    """Link the owner's Plex account from the page; the Plex window closes after approval."""
     account = page.locator("[data-account]")
-
     with page.expect_popup() as opened:
         account.get_by_role("button", name="Link Plex account").click()
     popup = opened.value
     popup.wait_for_url(f"{plex_tv.url}/auth**")
+    assert forward_url(popup.url) == site.at("/auth/plex/done")
     popup.get_by_role("button", name="Sign in as owner").click()
-
+    wait_closed(popup)
     expect(account.get_by_role("status").filter(has_text="Linked")).to_have_text(
         "Linked to the Plex account “owner”."
     )
+
+
+def _primary(page: Page) -> list[str]:
+    """The names of the buttons shown as the page's next step."""
+    buttons = page.locator(
+        "[data-account] .button-primary:visible, [data-account] .button-plex:visible"
+    )
+    return [name.strip() for name in buttons.all_inner_texts()]
+
+
+def test_the_admin_links_their_plex_account_and_picks_the_server(
+    new_context: ContextFactory, server: FakePlexServer, plex_tv: FakePlexTv, site: Site
+) -> None:
+    page = _admin_page(new_context, WIDE)
+    account = page.locator("[data-account]")
+    form = page.locator("#connection-form")
+    assert _primary(page) == ["Link Plex account"]
+
+    # Testing an address with no token and no linked account asks for one or the other.
+    form.get_by_label("Server address").fill(server.url)
+    form.get_by_role("button", name="Test").click()
+    token_error = form.locator('[data-field-error="token"]')
+    expect(token_error).to_have_text(
+        "Enter the Plex server owner's token, or link your Plex account so MediaNest can use it."
+    )
+    screenshot(page, "admin-plex-token-asked-desktop")
+
+    _link_plex_account(page, plex_tv, site)
+
+    # Linked: that error is answered, and the next step is picking the server's address.
+    expect(token_error).to_be_hidden()
+    expect(form.get_by_label("Plex token")).not_to_have_attribute("aria-invalid", "true")
     servers = account.locator("[data-servers]")
     expect(servers).to_contain_text("Home")
     expect(servers).to_contain_text("Yours")
+    assert _primary(page) == ["Use"]
+    expect(account.get_by_role("button", name="Link another Plex account")).not_to_have_class(
+        re.compile(r"button-(plex|primary)")
+    )
     screenshot(page, "admin-plex-servers-desktop")
     servers.get_by_role("button", name=f"Use {server.url} for Home").click()
 
-    form = page.locator("#connection-form")
     expect(form.get_by_label("Server address")).to_have_value(server.url)
     expect(form.locator("[data-test-result]")).to_contain_text("Connected to “Home”")
     # No token typed: the linked account's is used.
@@ -146,10 +183,24 @@ def test_the_admin_links_their_plex_account_and_picks_the_server(
     sign_in(small)
     phone = small.new_page()
     phone.goto("/admin/plex")
+    # Already linked: finding the servers is the next step, linking another account is not.
+    assert _primary(phone) == ["Find my servers"]
     phone.locator("[data-account]").get_by_role("button", name="Find my servers").click()
     expect(phone.locator("[data-servers]")).to_contain_text("Home")
+    assert _primary(phone) == ["Use"]
     assert horizontal_overflow(phone) <= 0, "the server list scrolls sideways at 375 px"
     screenshot(phone, "admin-plex-servers-mobile")
+
+
+def test_the_page_closes_a_plex_window_that_stays_open_after_linking(
+    new_context: ContextFactory, plex_tv: FakePlexTv, site: Site
+) -> None:
+    plex_tv.stay_after_approval()
+    page = _admin_page(new_context)
+
+    _link_plex_account(page, plex_tv, site)
+
+    assert page.context.pages == [page]
 
 
 def test_sync_now_waits_for_a_server_and_the_panel_follows_a_sync_started_elsewhere(

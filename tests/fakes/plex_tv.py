@@ -12,8 +12,10 @@ refused), `healthy()`; `reset()` forgets everything. `requests` records every ca
 query, headers) to assert on.
 
 `GET /auth` is the page MediaNest opens as `{plex_app_url}/auth#?clientID=..&code=..`: one
-button "Sign in as <username>" per account; a click approves the PIN for that account, then the
-page says "You can close this window" and closes itself (or follows `forwardUrl`).
+button "Sign in as <username>" per account; a click approves the PIN for that account, then, like
+app.plex.tv, the page follows `forwardUrl` when it has one, and otherwise stays open saying "You
+can close this window". `stay_after_approval()` makes it stay even with a `forwardUrl` (a window
+only the page that opened it can close).
 """
 
 from __future__ import annotations
@@ -170,6 +172,7 @@ class FakePlexTv:
             self._pin_polls = 0
             self._requests: list[RecordedRequest] = []
             self._friends_body: bytes | None = None
+            self._follows_forward_url = True
 
     # State
 
@@ -228,6 +231,11 @@ class FakePlexTv:
         """The next `polls` PIN polls answer 429, with `Retry-After: retry_after` when given."""
         with self._lock:
             self._rate_limited, self._retry_after = polls, retry_after
+
+    def stay_after_approval(self) -> None:
+        """The auth page does not follow `forwardUrl` after approval: it stays open."""
+        with self._lock:
+            self._follows_forward_url = False
 
     def slow(self, seconds: float = 2.0) -> None:
         """API calls answer after `seconds`, or as soon as the client gives up."""
@@ -369,6 +377,7 @@ class FakePlexTv:
     async def _auth_page(self, request: Request) -> Response:
         with self._lock:
             accounts = sorted(self.accounts.values(), key=lambda a: a.username.lower())
+            follows = "true" if self._follows_forward_url else "false"
         buttons = "\n".join(
             f'<li><button type="button" data-account-id="{a.id}">'
             f"Sign in as {html.escape(a.username)}</button></li>"
@@ -377,7 +386,7 @@ class FakePlexTv:
         page = f"""<!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>Plex</title></head>
-<body>
+<body data-follows-forward-url="{follows}">
 <main>
   <h1><span id="product">An app</span> wants to use your Plex account</h1>
   <ul id="accounts">
@@ -415,7 +424,7 @@ _AUTH_SCRIPT = """\
 const params = new URLSearchParams(location.hash.replace(/^#!?\\??/, ""));
 const code = params.get("code");
 const clientID = params.get("clientID");
-const forwardUrl = params.get("forwardUrl");
+const forwardUrl = document.body.dataset.followsForwardUrl === "true" ? params.get("forwardUrl") : null;
 const status = document.getElementById("status");
 document.getElementById("product").textContent =
   params.get("context[device][product]") || "An app";
@@ -435,11 +444,7 @@ for (const button of document.querySelectorAll("button[data-account-id]")) {
     }
     document.getElementById("accounts").hidden = true;
     status.textContent = "You can close this window";
-    if (forwardUrl) {
-      location.assign(forwardUrl);
-    } else {
-      window.close();
-    }
+    if (forwardUrl) location.assign(forwardUrl);
   });
 }
 """

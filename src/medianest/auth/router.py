@@ -23,6 +23,7 @@ from medianest.auth.deps import (
     PendingUser,
     pending_user,
 )
+from medianest.auth.plex_return import plex_done_url
 from medianest.auth.schemas import (
     BackupCodes,
     ChangePassword,
@@ -47,7 +48,7 @@ from medianest.auth.schemas import (
 from medianest.auth.service import SignedIn
 from medianest.auth.sessions import Principal
 from medianest.auth.views import principal_read, user_read
-from medianest.core.deps import DbSession
+from medianest.core.deps import DbSession, get_platform
 from medianest.core.routing import PlainRoute
 from medianest.core.schemas import Envelope
 
@@ -103,7 +104,8 @@ async def login(
 async def create_plex_pin(
     _: PlexPinCreate, request: Request, response: Response, auth: AuthServiceDep
 ) -> Envelope[PlexPinRead]:
-    started = await auth.start_plex_pin()
+    public_url = get_platform(request).settings.public_url
+    started = await auth.start_plex_pin(forward_url=plex_done_url(request, public_url))
     response.set_cookie(
         PIN_COOKIE,
         started.browser_secret,

@@ -145,12 +145,13 @@ class AuthService:
             session, user, remember=remember, client=client, method="password"
         )
 
-    async def start_plex_pin(self) -> StartedPin:
+    async def start_plex_pin(self, *, forward_url: str | None = None) -> StartedPin:
+        """A new PIN; app.plex.tv sends its window to `forward_url` once it is approved."""
         pin = await self._plex_tv.create_pin()
         secret = random_token(24)
         ttl = max((pin.expires_at - utc_now()).total_seconds(), 60)
         await self._cache.set(f"auth:pin:{pin.id}", self._hasher.hash(secret), ttl=ttl)
-        return StartedPin(pin, self._plex_tv.auth_url(pin.code), secret)
+        return StartedPin(pin, self._plex_tv.auth_url(pin.code, forward_url=forward_url), secret)
 
     async def plex_pin_status(self, pin_id: int) -> PlexPin:
         return await self._plex_tv.get_pin(pin_id)

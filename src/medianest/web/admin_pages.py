@@ -16,7 +16,7 @@ from medianest.connections.deps import ConnectionServiceDep
 from medianest.core.deps import DbSession
 from medianest.core.routing import attach
 from medianest.web.humanize import duration
-from medianest.web.shell import PageRoute, Web
+from medianest.web.shell import PageRoute, Web, opens_plex_window
 from medianest.web.viewer import AdminViewer, PageRedirect
 
 ADMIN_HOME = "/admin/plex"
@@ -44,7 +44,9 @@ async def plex_connection(
     connections: ConnectionServiceDep,
 ) -> Response:
     status = await connections.plex_status(session, viewer.user)
-    return web.render(request, "admin_plex.html", viewer, title="Plex server", status=status)
+    return opens_plex_window(
+        web.render(request, "admin_plex.html", viewer, title="Plex server", status=status)
+    )
 
 
 @router.get("/admin/users")

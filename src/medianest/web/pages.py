@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from medianest.admin.service import AdminService
 from medianest.auth.deps import AuthServiceDep
+from medianest.auth.plex_return import DONE_PATH
 from medianest.config import Settings
 from medianest.core.deps import DbSession
 from medianest.core.errors import PageRenderer
@@ -22,7 +23,7 @@ from medianest.web.assets import STATIC_DIR, STATIC_PREFIX, VersionedStaticFiles
 from medianest.web.features import home_cards
 from medianest.web.humanize import AUDIT_ACTIONS
 from medianest.web.setup import plex_readiness, setup_checklist
-from medianest.web.shell import PageRoute, Web, WebShell
+from medianest.web.shell import PageRoute, Web, WebShell, opens_plex_window
 from medianest.web.viewer import (
     CHANGE_PASSWORD_PATH,
     AdminViewer,
@@ -84,7 +85,14 @@ async def login(
     if viewer is not None:
         pending = viewer.user.requires_password_change
         raise PageRedirect(CHANGE_PASSWORD_PATH if pending else target, viewer=viewer)
-    return web.render(request, "login.html", None, title="Sign in", next=target)
+    return opens_plex_window(web.render(request, "login.html", None, title="Sign in", next=target))
+
+
+@router.get(DONE_PATH)
+async def plex_done(request: Request, web: Web) -> Response:
+    """Where plex.tv sends its sign-in window after approval (`plex_return`): no session needed,
+    and nothing from the request is shown."""
+    return web.render(request, "plex_done.html", None, title="Plex approved MediaNest")
 
 
 @router.get("/forgot-password")

@@ -51,6 +51,18 @@ def theme_of(request: Request) -> str:
     return chosen if chosen in THEMES else THEMES[0]
 
 
+# The pages that open the Plex sign-in window keep a handle on it, so they can close it once the
+# PIN is approved: with `same-origin` the browser cuts the tie as soon as the window moves to
+# plex.tv. Windows opened by others still get no handle on these pages.
+PLEX_WINDOW_OPENER_POLICY = "same-origin-allow-popups"
+
+
+def opens_plex_window(response: Response) -> Response:
+    """`response`, a page that opens the Plex sign-in window (see PLEX_WINDOW_OPENER_POLICY)."""
+    response.headers["Cross-Origin-Opener-Policy"] = PLEX_WINDOW_OPENER_POLICY
+    return response
+
+
 class WebShell:
     """Templates and static URLs of one app, and the layout data every page shares."""
 

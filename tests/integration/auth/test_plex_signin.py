@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -181,6 +182,73 @@ class TestPinFlow:
         assert response.status_code == 429
         assert response.json()["error"]["retryAfter"] == 3
         assert response.headers["retry-after"] == "3"
+
+
+def _forward_url(auth_url: object) -> str | None:
+    fragment = urlsplit(str(auth_url)).fragment.lstrip("?")
+    return parse_qs(fragment).get("forwardUrl", [None])[0]
+
+
+class TestPlexSendsTheWindowBack:
+    """app.plex.tv follows `forwardUrl` after approval: only ever to MediaNest's own page."""
+
+    async def test_to_the_address_the_browser_used(self, medianest: Started) -> None:
+        async with medianest.client() as http:
+            plain = await _pin(http)
+            # Behind a proxy that ends TLS MediaNest sees http; the browser says https.
+            behind_tls = await http.post(
+                "/api/v1/auth/plex/pin", json={}, headers={"Origin": "https://testserver"}
+            )
+            same = await http.post(
+                "/api/v1/auth/plex/pin", json={}, headers={"Origin": "http://testserver"}
+            )
+        assert _forward_url(plain["authUrl"]) == "http://testserver/auth/plex/done"
+        assert _forward_url(behind_tls.json()["data"]["authUrl"]) == (
+            "https://testserver/auth/plex/done"
+        )
+        assert _forward_url(same.json()["data"]["authUrl"]) == "http://testserver/auth/plex/done"
+
+    async def test_never_to_another_site(self, medianest: Started) -> None:
+        async with medianest.client() as http:
+            answers = [
+                await http.post("/api/v1/auth/plex/pin", json={}, headers=headers)
+                for headers in (
+                    {"Origin": "https://evil.example"},
+                    {"Origin": "https://testserver.evil.example"},
+                    {"Origin": "null"},
+                    {"Origin": "javascript://testserver"},
+                    {"Host": "evil.example/phish?"},
+                    {"Host": "user@evil.example"},
+                )
+            ]
+        for response in answers:
+            assert response.status_code == 201, response.text
+            auth_url = response.json()["data"]["authUrl"]
+            assert _forward_url(auth_url) is None
+            assert "evil" not in auth_url
+
+    async def test_a_request_field_cannot_choose_it(self, medianest: Started) -> None:
+        async with medianest.client() as http:
+            response = await http.post(
+                "/api/v1/auth/plex/pin", json={"forwardUrl": "https://evil.example/"}
+            )
+        auth_url = response.json()["data"]["authUrl"]
+        assert _forward_url(auth_url) == "http://testserver/auth/plex/done"
+        assert "evil" not in auth_url
+
+    async def test_the_public_url_wins_when_set(
+        self, make_settings: SettingsFactory, database_url: str, plex: FakePlexTv
+    ) -> None:
+        settings = _settings(
+            make_settings, database_url, plex, None, public_url="https://media.example.com/nest/"
+        )
+        async with started(create_app(settings)) as medianest, medianest.client() as http:  # type: ignore[arg-type]
+            response = await http.post(
+                "/api/v1/auth/plex/pin", json={}, headers={"Origin": "https://evil.example"}
+            )
+        assert _forward_url(response.json()["data"]["authUrl"]) == (
+            "https://media.example.com/nest/auth/plex/done"
+        )
 
 
 class TestPlexTrouble:

@@ -44,7 +44,14 @@ class _Inline(HTMLParser):
 
 async def _pages(browser: Browser) -> dict[str, str]:
     pages = {}
-    for path in ("/login", "/forgot-password", "/reset-password", "/help", "/missing"):
+    for path in (
+        "/login",
+        "/forgot-password",
+        "/reset-password",
+        "/help",
+        "/auth/plex/done",
+        "/missing",
+    ):
         pages[f"anonymous {path}"] = (await browser.page(path)).text
     await browser.sign_in("admin", "admin")
     pages["/change-password"] = (await browser.page("/change-password")).text

@@ -3,7 +3,7 @@
 
 import { api, ApiError } from "./api.js";
 import { clearErrors, hide, onSubmit, setBusy, show, showError, value } from "./forms.js";
-import { PinExpired, approved } from "./plex_pin.js";
+import { PinExpired, approved, closeWindow } from "./plex_pin.js";
 
 // The connection panel
 
@@ -129,6 +129,13 @@ const accountError = account.querySelector("[data-account-error]");
 const serverList = account.querySelector("[data-servers]");
 let linkFlow = null;
 
+// One primary button at a time, on the step that comes next: linking an account, then finding
+// its servers, then using one of their addresses.
+function emphasise(step) {
+  linkButton.classList.toggle("button-plex", step === "link");
+  loadButton.classList.toggle("button-primary", step === "find");
+}
+
 function endLinkFlow() {
   linkFlow?.abort();
   linkFlow = null;
@@ -154,24 +161,29 @@ async function linkPlexAccount() {
     else show(fallback);
     show(statusLine, "Waiting for you to approve in the Plex window…");
     if (!(await approved(pin, flow.signal))) throw new PinExpired();
+    closeWindow(popup);
     show(statusLine, "Approved! Linking your Plex account…");
     const linked = await api("POST", "/admin/plex/link", { pinId: pin.id });
     endLinkFlow();
+    // "Enter the token, or link your account" and any failed test are answered now.
+    clearErrors(form);
+    if (testResult.classList.contains("is-failed")) hide(testResult);
     account.dataset.linked = "true";
     hide(account.querySelector("[data-unlinked-text]"));
     show(account.querySelector("[data-linked-text]"));
     account.querySelector("[data-link-label]").textContent = "Link another Plex account";
     show(loadButton);
+    emphasise("find");
     show(accountStatus, `Linked to the Plex account “${linked.username}”.`);
     await loadServers();
   } catch (error) {
-    if (flow.signal.aborted) return;
-    endLinkFlow();
-    try {
-      popup?.close();
-    } catch {
-      // A popup that moved to plex.tv cannot always be closed from here.
+    // Cancelled: the Plex window is not needed any more either.
+    if (flow.signal.aborted) {
+      closeWindow(popup);
+      return;
     }
+    endLinkFlow();
+    closeWindow(popup);
     if (error instanceof PinExpired) {
       show(accountError, "The Plex sign-in took too long and expired. Press “Link Plex account” to try again.");
     } else {
@@ -243,7 +255,8 @@ function renderServers(servers) {
       text.append(uri, where);
       const use = document.createElement("button");
       use.type = "button";
-      use.className = "button button-small";
+      // Only the owner's servers can be connected: theirs are the step to take.
+      use.className = server.owned ? "button button-small button-primary" : "button button-small";
       use.textContent = "Use";
       use.setAttribute("aria-label", `Use ${choice.uri} for ${server.name}`);
       use.addEventListener("click", () => useAddress(choice.uri));
@@ -254,6 +267,8 @@ function renderServers(servers) {
     serverList.append(item);
   }
   show(serverList);
+  // Only shared servers: the next step is signing in to Plex as their owner.
+  emphasise(servers.some((server) => server.owned) ? "use" : "link");
 }
 
 async function loadServers() {

@@ -2,7 +2,7 @@
 
 import { api } from "./api.js";
 import { clearErrors, hide, onSubmit, setBusy, show, showError, value } from "./forms.js";
-import { PinExpired, approved } from "./plex_pin.js";
+import { PinExpired, approved, closeWindow } from "./plex_pin.js";
 
 const card = document.querySelector("[data-next]");
 const next = card.dataset.next || "/";
@@ -49,6 +49,7 @@ async function signInWithPlex() {
     }
     show(statusLine, "Waiting for you to approve the sign-in in the Plex window…");
     if (!(await approved(pin, flow.signal))) throw new PinExpired();
+    closeWindow(popup);
     show(statusLine, "Approved! Signing you in…");
     const result = await api("POST", "/auth/plex/verify", {
       pinId: pin.id,
@@ -56,13 +57,13 @@ async function signInWithPlex() {
     });
     signedIn(result.user);
   } catch (error) {
-    if (flow.signal.aborted) return;
-    endPlexFlow();
-    try {
-      popup?.close();
-    } catch {
-      // A popup that moved to plex.tv cannot always be closed from here.
+    // Cancelled: the Plex window is not needed any more either.
+    if (flow.signal.aborted) {
+      closeWindow(popup);
+      return;
     }
+    endPlexFlow();
+    closeWindow(popup);
     if (error instanceof PinExpired) {
       show(plexError, "The Plex sign-in took too long and expired. Press “Sign in with Plex” to try again.");
     } else {

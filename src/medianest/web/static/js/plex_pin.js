@@ -33,3 +33,14 @@ export async function approved(pin, signal) {
   }
   return false;
 }
+
+// Closes the Plex sign-in window as soon as it has done its part. The page that opened it keeps
+// a handle on it (its Cross-Origin-Opener-Policy allows that); where the browser cut the tie
+// anyway, MediaNest's own page plex.tv forwards the window to closes it.
+export function closeWindow(popup) {
+  try {
+    if (popup && !popup.closed) popup.close();
+  } catch {
+    // Nothing left to close from here.
+  }
+}
