@@ -126,7 +126,7 @@ class ResilientStreamBroker(RedisStreamBroker):
         failure and back once it holds."""
         retrying = AsyncRetrying(
             wait=wait_exponential_jitter(
-                initial=RECONNECT_INITIAL, max=RECONNECT_MAX, jitter=RECONNECT_JITTER
+                multiplier=RECONNECT_INITIAL, max=RECONNECT_MAX, jitter=RECONNECT_JITTER
             ),
             retry=retry_if_exception_type(QUEUE_ERRORS),
             before_sleep=lambda state: self._attempt_failed(state.outcome),

@@ -234,19 +234,25 @@ class TestRedisOutage:
                 await ready_becomes(served, 200)
                 redis_server.kill()
                 down = await ready_becomes(served, 503)
-                assert down["queue"] == "down"
+                # Recorded in the database while its message cannot be sent.
+                started = await admin.post(
+                    "/api/v1/admin/plex/sync", json={"full": True}, headers=csrf(admin)
+                )
+                assert started.status_code == 202, started.text
                 # Kept down for a while: the receiver waits between tries instead of spinning.
                 await asyncio.sleep(OUTAGE_SECONDS)
-                assert await metric(served, "medianest_queue_outages_total") == 1
-                assert await metric(served, "medianest_queue_up") == 0
+                outages_while_down = await metric(served, "medianest_queue_outages_total")
+                up_while_down = await metric(served, "medianest_queue_up")
                 redis_server.start()
                 up = await ready_becomes(served, 200)
-                job = await sync_runs(admin, database_url)
+                # Sent again as soon as the queue is back, not minutes later.
+                job = await sync_runs_from(started, database_url)
                 reconnects = await metric(served, "medianest_queue_reconnects_total")
                 outages = await metric(served, "medianest_queue_outages_total")
-        assert up["queue"] == "up"
-        assert job.status == JobStatus.SUCCEEDED, job.error
+        assert (down["redis"], down["queue"], up["queue"]) == ("down", "down", "up")
+        assert (outages_while_down, up_while_down) == (1, 0)
         assert (outages, reconnects) == (1, 1)
+        assert job.status == JobStatus.SUCCEEDED, job.error
         log = events(served.output.splitlines())
         assert (log.count("queue.down"), log.count("queue.back")) == (1, 1), served.output
         assert not [line for line in log if "Exception found while listening" in line]
