@@ -213,12 +213,11 @@ class TestRedisRestartedEmpty:
                 # Redis answers, but no worker has made the consumer group again yet: a job
                 # sent now would reach no one.
                 checks = await ready_becomes(served, 503)
-                started = admin.post(
+                started = await admin.post(
                     "/api/v1/admin/plex/sync", json={"full": True}, headers=csrf(admin)
                 )
-                waiting = asyncio.ensure_future(sync_runs_from(await started, database_url))
                 with medianest_worker(env):
-                    job = await waiting
+                    job = await sync_runs_from(started, database_url)
                     ready = await ready_becomes(served, 200)
         assert (checks["redis"], checks["queue"]) == ("up", "down")
         assert ready["queue"] == "up"
