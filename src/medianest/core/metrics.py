@@ -67,6 +67,21 @@ class Metrics:
             "Jobs recorded as queued or running and not yet finished.",
             registry=r,
         )
+        self.queue_up = Gauge(
+            "medianest_queue_up",
+            "1 while this process reaches the Redis job stream, 0 while it does not.",
+            registry=r,
+        )
+        self.queue_outages = Counter(
+            "medianest_queue_outages_total",
+            "Times the Redis job stream became unreachable or lost its consumer group.",
+            registry=r,
+        )
+        self.queue_reconnects = Counter(
+            "medianest_queue_reconnects_total",
+            "Times the job stream was reached again after an outage.",
+            registry=r,
+        )
 
     def set_breaker_state(self, service: str, state: str) -> None:
         self.breaker_state.labels(service=service).set(BREAKER_STATES.get(state, 0.0))

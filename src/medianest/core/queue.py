@@ -16,9 +16,10 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
+from redis.exceptions import RedisError
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from taskiq import AsyncBroker, InMemoryBroker
@@ -29,6 +30,9 @@ from medianest.core.errors import MediaNestError
 from medianest.core.jobs import Job, JobStatus
 from medianest.core.metrics import Metrics
 from medianest.core.resilience import upstream_deadline
+
+if TYPE_CHECKING:
+    from medianest.core.queue_stream import ResilientStreamBroker
 
 log = structlog.get_logger(__name__)
 
@@ -61,13 +65,14 @@ class UnknownJob(Exception):
     pass
 
 
-def _broker(settings: Settings) -> AsyncBroker:
+def _broker(settings: Settings, metrics: Metrics) -> AsyncBroker:
     if settings.redis_url is None:
         return InMemoryBroker(max_async_tasks=8)
     # Imported here so the embedded mode never needs the Redis packages at import time.
-    from taskiq_redis import RedisStreamBroker
+    from medianest.core.queue_stream import ResilientStreamBroker
 
-    return RedisStreamBroker(
+    return ResilientStreamBroker(
+        metrics=metrics,
         url=settings.redis_url,
         queue_name=f"{settings.redis_prefix}:jobs",
         consumer_group_name=f"{settings.redis_prefix}:workers",
@@ -91,7 +96,7 @@ class JobQueue:
         self._metrics = metrics
         self._handlers: dict[str, _Registration] = {}
         self.embedded = settings.redis_url is None
-        self.broker = _broker(settings)
+        self.broker = _broker(settings, metrics)
 
         async def run_job(job_id: str) -> None:
             try:
@@ -117,7 +122,7 @@ class JobQueue:
         session.add(job)
         await session.flush()
         job_id = job.id
-        after_commit(session, lambda: self._send(job_id))
+        after_commit(session, lambda: self._send_recorded(job_id))
         return job_id
 
     async def enqueue_now(self, name: str, /, **args: Any) -> uuid.UUID:
@@ -144,6 +149,10 @@ class JobQueue:
             await self.broker.startup()
         else:
             self.broker.is_worker_process = consume
+            if consume:
+                # Jobs whose messages died with Redis's stream, or were never sent while it was
+                # away, are sent as soon as it is back rather than after LOST_AFTER.
+                self._stream().on_reconnect = self._recover_after_outage
             # Redis may be down right now; the web keeps answering and recording jobs meanwhile.
             self._receiver = asyncio.create_task(self._connect_and_listen(consume))
         if consume:
@@ -152,18 +161,24 @@ class JobQueue:
     async def _connect_and_listen(self, consume: bool) -> None:
         from taskiq.api import run_receiver_task
 
-        delay = 1.0
-        while True:
-            try:
-                await self.broker.startup()
-                break
-            except Exception as exc:
-                log.warning("queue.broker_unreachable", error=str(exc), retry_in=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 30.0)
+        # Waits, backing off, until Redis answers; the stream broker's `listen()` then rides
+        # out later outages and restarts itself.
+        await self.broker.startup()
         if consume:
             log.info("queue.listening")
             await run_receiver_task(self.broker, max_async_tasks=8, run_startup=False)
+
+    async def _recover_after_outage(self) -> None:
+        try:
+            await self.recover(all_queued=True)
+        except Exception as exc:
+            log.warning("queue.recover_failed", error=type(exc).__name__)
+
+    def _stream(self) -> ResilientStreamBroker:
+        from medianest.core.queue_stream import ResilientStreamBroker
+
+        assert isinstance(self.broker, ResilientStreamBroker)
+        return self.broker
 
     async def stop(self) -> None:
         for task in (self._recovery, self._receiver):
@@ -179,13 +194,10 @@ class JobQueue:
         await self.broker.shutdown()
 
     async def ping(self) -> None:
+        """Raises unless jobs sent now would be delivered: Redis answers and the consumer
+        group exists (a Redis restarted without its data has neither stream nor group)."""
         if not self.embedded:
-            # The stream broker keeps its connection pool on `connection_pool`.
-            from redis.asyncio import Redis
-
-            pool = self.broker.connection_pool  # type: ignore[attr-defined]
-            async with Redis(connection_pool=pool) as redis:
-                await redis.ping()
+            await self._stream().check_group()
 
     async def _recover_periodically(self) -> None:
         """Recover on start, then every minute; a database that is down is retried next round."""
@@ -198,8 +210,12 @@ class JobQueue:
                 log.warning("queue.recover_failed", error=type(exc).__name__)
             await asyncio.sleep(RECOVER_EVERY)
 
-    async def recover(self, *, startup: bool = False) -> int:
-        """Send again every job whose message was lost or whose runner died; returns how many."""
+    async def recover(self, *, startup: bool = False, all_queued: bool = False) -> int:
+        """Send again every job whose message was lost or whose runner died; returns how many.
+
+        With `all_queued`, every job not yet started is sent, however recent: the queue was
+        down, so its message may never have reached Redis. A duplicate is harmless (`_claim`).
+        """
         now = utc_now()
         async with self._db.unit_of_work() as session:
             stale = (Job.status == JobStatus.RUNNING) & (Job.heartbeat_at < now - STALE_AFTER)
@@ -216,7 +232,7 @@ class JobQueue:
             )
             ids = list(rows)
             lost = Job.status == JobStatus.QUEUED
-            if not (self.embedded and startup):
+            if not (all_queued or (self.embedded and startup)):
                 lost &= Job.created_at < now - LOST_AFTER
             ids += [i for i in await session.scalars(select(Job.id).where(lost)) if i not in ids]
         for job_id in ids:
@@ -233,6 +249,14 @@ class JobQueue:
 
     async def _send(self, job_id: uuid.UUID) -> None:
         await self._task.kiq(str(job_id))
+
+    async def _send_recorded(self, job_id: uuid.UUID) -> None:
+        """Send a job just recorded; while Redis is away it waits in the table, and a runner
+        sends it once the queue is back."""
+        try:
+            await self._send(job_id)
+        except (RedisError, OSError) as exc:
+            log.warning("queue.send_deferred", job_id=str(job_id), error=type(exc).__name__)
 
     async def _claim(self, job_id: uuid.UUID) -> Job | None:
         """Mark the job running for this process; None when another runner has it already."""

@@ -11,7 +11,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+import redis.asyncio
 from sqlalchemy import func, select
+from structlog.testing import capture_logs
 
 from medianest.core.db import Database, utc_now
 from medianest.core.jobs import Job, JobStatus
@@ -207,3 +209,38 @@ class TestRedisWorker:
         assert ran_on is not None and ran_on.endswith(f":{worker.pid}")
         assert ran_on != worker_name()
         assert worker.returncode == 0, stderr.decode()
+
+
+class TestRedisStreamLost:
+    async def test_a_job_sent_after_the_stream_vanished_runs_and_the_loss_is_told_once(
+        self,
+        make_settings: SettingsFactory,
+        database_url: str,
+        redis_url: str,
+        redis_prefix: str,
+    ) -> None:
+        settings = make_settings(
+            database_url=database_url, redis_url=redis_url, redis_prefix=redis_prefix
+        )
+        database = Database(database_url)
+        metrics = Metrics()
+        queue = JobQueue(settings, database, metrics)
+        await queue.start(consume=True)
+        client = redis.asyncio.Redis.from_url(redis_url)
+        try:
+            await _wait_for(queue, await queue.enqueue_now("system.ping"))
+            with capture_logs() as logs:
+                # What a Redis restarted without its data looks like to a running process.
+                await client.delete(f"{redis_prefix}:jobs")
+                job = await _wait_for(queue, await queue.enqueue_now("system.ping"))
+            await queue.ping()
+        finally:
+            await client.aclose()
+            await queue.stop()
+            await database.close()
+        assert job.status == JobStatus.SUCCEEDED
+        events = [entry["event"] for entry in logs]
+        assert (events.count("queue.down"), events.count("queue.back")) == (1, 1), events
+        rendered = metrics.render().decode()
+        assert "medianest_queue_outages_total 1.0" in rendered
+        assert "medianest_queue_reconnects_total 1.0" in rendered
