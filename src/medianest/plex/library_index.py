@@ -15,21 +15,16 @@ Seasons, episodes and tracks are not indexed: a show's or an album's page asks P
 the index answers what the requests and search need (movies and shows; artists and albums, which
 people look for by name). The parent columns are there for them: an album's parent is its artist.
 
-One sync runs at a time: it claims the single `plex_sync_run` row, heart-beats in it with its
-progress at every batch, and leaves it `idle` or `failed` with a message an admin can act on. A
-sync that failed keeps everything it indexed; a runner that died is taken over once its
-heartbeat is `STALE_AFTER` old.
+One sync runs at a time, as its run record says (sync_runs.py); a sync that failed keeps
+everything it indexed. The jobs that run syncs are in index_jobs.py.
 """
 
 from __future__ import annotations
 
 import asyncio
-import time
-import uuid
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Collection
-from contextlib import aclosing, asynccontextmanager
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import AsyncGenerator, Collection
+from contextlib import aclosing
+from datetime import datetime
 from typing import Any, Literal, cast
 
 import structlog
@@ -37,31 +32,30 @@ from sqlalchemy import (
     CursorResult,
     Table,
     delete,
-    false,
     func,
-    or_,
     select,
     text,
-    true,
-    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
 
 from medianest.core.db import Database, utc_now
-from medianest.core.errors import Conflict, MediaNestError
-from medianest.core.queue import JobInfo, JobQueue
 from medianest.core.schemas import ApiModel
 from medianest.plex.client import PlexServerClient
 from medianest.plex.index_search import fold, search_statement, short_summary, sort_title
 from medianest.plex.models import SYNC_RUN_ID, PlexItem, PlexSyncRun, PlexSyncState
 from medianest.plex.schemas import ExternalIds, ItemSort, ItemType, Library, LibraryItem, Page
+from medianest.plex.sync_runs import (
+    Progress,
+    SyncKind,
+    SyncResult,
+    SyncRun,
+    SyncRuns,
+)
 
 log = structlog.get_logger(__name__)
 
-SYNC_FULL = "plex.sync_full"
-SYNC_INCREMENTAL = "plex.sync_incremental"
 INDEXED_LIBRARY_TYPES = frozenset({"movie", "show", "artist"})
 # What is indexed of a library besides its own items (movies, shows, artists).
 NESTED: dict[str, tuple[ItemType, ...]] = {"artist": ("album",)}
@@ -69,17 +63,11 @@ NESTED_TYPES = frozenset(kind for kinds in NESTED.values() for kind in kinds)
 # Items per upsert and per progress update: a few pages, so the run record stays current
 # without a write per page.
 BATCH = 500
-STALE_AFTER = timedelta(minutes=10)
 MAX_PAGE_SIZE = 200
 MAX_SEARCH_RESULTS = 500
 _DELETE_CHUNK = 500
 
-SyncKind = Literal["full", "incremental"]
 MediaType = Literal["movie", "tv"]
-Progress = Callable[[int, int | None], Awaitable[None]]
-"""Called after every batch with (items done, items expected when known)."""
-PlexConnection = Callable[[], Awaitable[tuple[PlexServerClient, str]]]
-"""Gives the Plex server's client and the owner's token, at the time a job runs."""
 
 _SORTS = {
     "titleSort": PlexItem.sort_title,
@@ -91,10 +79,6 @@ _SORTS = {
 _OWN_ITEMS = PlexItem.type.not_in(sorted(NESTED_TYPES))
 # Everything a sync writes but the key it matches on.
 _SYNCED = [c.name for c in PlexItem.__table__.columns if c.name not in ("id", "rating_key")]
-
-
-class SyncAlreadyRunning(Conflict):
-    message = "A library sync is already running; its progress is on the admin page."
 
 
 class IndexedItem(ApiModel):
@@ -114,16 +98,6 @@ class IndexedItem(ApiModel):
     added_at: datetime | None = None
     updated_at: datetime | None = None
     external_ids: ExternalIds
-
-
-class SyncResult(ApiModel):
-    kind: SyncKind
-    libraries: int
-    items: int
-    removed: int
-    seconds: float
-    changed: list[str] = []
-    """The keys of the libraries whose titles this sync added, changed or removed."""
 
 
 class LibrarySyncStatus(ApiModel):
@@ -150,32 +124,13 @@ class SyncStatus(ApiModel):
     libraries: list[LibrarySyncStatus] = []
 
 
-@dataclass
-class _Run:
-    kind: SyncKind
-    id: uuid.UUID
-    progress: Progress | None
-    items_done: int = 0
-    items_total: int | None = None
-    removed: int = 0
-    libraries: int = 0
-    changed: set[str] = field(default_factory=set)
-    started: float = field(default_factory=time.monotonic)
-
-    def result(self) -> SyncResult:
-        seconds = round(time.monotonic() - self.started, 3)
-        counts = {"libraries": self.libraries, "items": self.items_done, "removed": self.removed}
-        return SyncResult(kind=self.kind, seconds=seconds, changed=sorted(self.changed), **counts)
-
-
 class LibraryIndex:
     def __init__(self, db: Database, *, sole_runner: bool = False) -> None:
         """`sole_runner`: this process is the only one that runs sync jobs (the embedded queue),
         so a run recorded as `running` while none runs here was cut off by a stop."""
         self._db = db
         self._upserts: dict[str, Insert] = {}
-        self._sole_runner = sole_runner
-        self._active = 0
+        self.runs = SyncRuns(db, sole_runner=sole_runner)
 
     # Syncs
 
@@ -189,7 +144,7 @@ class LibraryIndex:
         (`UpstreamUnavailable`, `UpstreamTimeout`): the run is then recorded as failed, and what
         was indexed before stays.
         """
-        async with self._running("full", progress) as run:
+        async with self.runs.running("full", progress) as run:
             found = await client.libraries(token=token, include_counts=True)
             libraries = [lib for lib in found if lib.type in INDEXED_LIBRARY_TYPES]
             nested = await asyncio.gather(
@@ -214,7 +169,7 @@ class LibraryIndex:
 
         Raises as `full_sync` does.
         """
-        async with self._running("incremental", progress) as run:
+        async with self.runs.running("incremental", progress) as run:
             found = await client.libraries(token=token)
             for library in found:
                 if library.type in INDEXED_LIBRARY_TYPES:
@@ -224,14 +179,7 @@ class LibraryIndex:
     async def record_failure(self, kind: SyncKind, message: str) -> None:
         """Show a sync that could not even start (Plex not connected) as failed, unless
         another sync is running."""
-        self._active += 1
-        try:
-            run_id = await self._claim(kind)
-        except SyncAlreadyRunning:
-            return
-        finally:
-            self._active -= 1
-        await self._fail(run_id, message)
+        await self.runs.record_failure(kind, message)
 
     # Reads
 
@@ -352,7 +300,7 @@ class LibraryIndex:
     # One library
 
     async def _sync_library(
-        self, client: PlexServerClient, token: str, library: Library, run: _Run, *, full: bool
+        self, client: PlexServerClient, token: str, library: Library, run: SyncRun, *, full: bool
     ) -> None:
         since: datetime | None = None
         if not full:
@@ -382,7 +330,7 @@ class LibraryIndex:
             run.changed.add(library.key)
 
     async def _index(
-        self, items: AsyncGenerator[LibraryItem, None], library: Library, run: _Run
+        self, items: AsyncGenerator[LibraryItem, None], library: Library, run: SyncRun
     ) -> tuple[set[str], datetime | None]:
         """Upsert `items` batch by batch; returns their keys and the newest `updatedAt`.
 
@@ -416,11 +364,11 @@ class LibraryIndex:
                 await asyncio.gather(writing, return_exceptions=True)
         return seen, newest
 
-    async def _write(self, batch: list[dict[str, Any]], run: _Run) -> None:
+    async def _write(self, batch: list[dict[str, Any]], run: SyncRun) -> None:
         async with self._db.unit_of_work() as session:
             await session.execute(self._upsert(_dialect(session)), batch)
             run.items_done += len(batch)
-            await self._heartbeat(session, run)
+            await self.runs.heartbeat(session, run)
         if run.progress is not None:
             await run.progress(run.items_done, run.items_total)
 
@@ -446,7 +394,7 @@ class LibraryIndex:
             log.info("plex.index_items_removed", library=library_key, items=len(gone))
         return len(gone)
 
-    async def _forget_libraries(self, keep: set[str], run: _Run) -> int:
+    async def _forget_libraries(self, keep: set[str], run: SyncRun) -> int:
         async with self._db.unit_of_work() as session:
             gone = await session.scalars(
                 select(PlexSyncState.library_key).where(PlexSyncState.library_key.not_in(keep))
@@ -501,148 +449,6 @@ class LibraryIndex:
                 state.watermark = newest
         return changed
 
-    # The run record
-
-    @asynccontextmanager
-    async def _running(self, kind: SyncKind, progress: Progress | None) -> AsyncIterator[_Run]:
-        self._active += 1
-        try:
-            run = _Run(kind, await self._claim(kind), progress)
-            log.info("plex.index_sync_started", kind=kind)
-            try:
-                yield run
-            except BaseException as exc:
-                message = _failure_message(exc)
-                if isinstance(exc, asyncio.CancelledError):
-                    # MediaNest is stopping, maybe in the middle of a write whose connection
-                    # still holds SQLite's lock: writing the record now would wait out the busy
-                    # timeout. The record stays `running`; the job is sent again on the next
-                    # start and takes it over (see `_claim`).
-                    log.info("plex.index_sync_interrupted", kind=kind, items=run.items_done)
-                    raise
-                if isinstance(exc, MediaNestError):
-                    log.warning("plex.index_sync_failed", kind=kind, error=message)
-                else:
-                    log.error("plex.index_sync_failed", kind=kind, exc_info=exc)
-                await self._fail(run.id, message)
-                raise
-            await self._succeed(run)
-            log.info(
-                "plex.index_sync_finished",
-                kind=kind,
-                libraries=run.libraries,
-                items=run.items_done,
-                removed=run.removed,
-                seconds=run.result().seconds,
-            )
-        finally:
-            self._active -= 1
-
-    async def _claim(self, kind: SyncKind) -> uuid.UUID:
-        """Take the run record for a new sync. Raises `SyncAlreadyRunning`."""
-        run_id, now = uuid.uuid4(), utc_now()
-        async with self._db.unit_of_work() as session:
-            insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
-            await session.execute(
-                insert(PlexSyncRun)
-                .values(id=SYNC_RUN_ID, kind=kind, state="idle", items_done=0)
-                .on_conflict_do_nothing(index_elements=["id"])
-            )
-            claimed = await session.execute(
-                update(PlexSyncRun)
-                .where(
-                    PlexSyncRun.id == SYNC_RUN_ID,
-                    or_(
-                        PlexSyncRun.state != "running",
-                        PlexSyncRun.heartbeat_at.is_(None),
-                        PlexSyncRun.heartbeat_at < now - STALE_AFTER,
-                        # This claim is the only sync here, and none runs anywhere else: the
-                        # recorded one was cut off by a stop.
-                        true() if self._sole_runner and self._active == 1 else false(),
-                    ),
-                )
-                .values(
-                    run_id=run_id,
-                    kind=kind,
-                    state="running",
-                    items_done=0,
-                    items_total=None,
-                    started_at=now,
-                    heartbeat_at=now,
-                    finished_at=None,
-                    error=None,
-                )
-            )
-            if cast(CursorResult[Any], claimed).rowcount != 1:
-                raise SyncAlreadyRunning
-        return run_id
-
-    async def _heartbeat(self, session: AsyncSession, run: _Run) -> None:
-        progress = {"items_done": run.items_done, "items_total": run.items_total}
-        await _update_run(session, run.id, heartbeat_at=utc_now(), **progress)
-
-    async def _succeed(self, run: _Run) -> None:
-        now = utc_now()
-        # What was expected was an estimate (Plex changes meanwhile); done, the bar is full.
-        done = {"items_done": run.items_done, "items_total": run.items_done}
-        times = {"heartbeat_at": now, "finished_at": now, "last_succeeded_at": now}
-        async with self._db.unit_of_work() as session:
-            await _update_run(session, run.id, state="idle", **done, **times)
-
-    async def _fail(self, run_id: uuid.UUID, message: str) -> None:
-        now = utc_now()
-        failed = {"state": "failed", "error": message, "heartbeat_at": now, "finished_at": now}
-        try:
-            async with self._db.unit_of_work() as session:
-                await _update_run(session, run_id, **failed)
-        except Exception:
-            # The database failing too: the run is taken over once its heartbeat is stale.
-            log.exception("plex.index_sync_failure_not_recorded")
-
-
-def register_index_jobs(
-    queue: JobQueue,
-    index: LibraryIndex,
-    connect: PlexConnection,
-    *,
-    on_changed: Callable[[list[str]], Awaitable[None]] | None = None,
-) -> None:
-    """Register `plex.sync_full` and `plex.sync_incremental` (no arguments).
-
-    `on_changed` is told the keys of the libraries a sync changed, so that what was cached
-    about them is not served stale.
-
-    `connect` is asked for the client and the owner's token each time a job runs, so a server
-    connected or changed since start-up is the one synced; the client stays its owner's to
-    close. Should `connect` fail (Plex not connected), the run record says so. A job that
-    finds a sync running ends at once with `{"skipped": ...}`: that sync covers it.
-    """
-
-    async def run(kind: SyncKind) -> dict[str, Any]:
-        try:
-            client, token = await connect()
-        except MediaNestError as exc:
-            await index.record_failure(kind, exc.message)
-            raise
-        sync = index.full_sync if kind == "full" else index.incremental_sync
-        try:
-            result = await sync(client, token)
-        except SyncAlreadyRunning as exc:
-            log.info("plex.index_sync_skipped", kind=kind, reason="already running")
-            return {"skipped": exc.message}
-        if result.changed and on_changed is not None:
-            await on_changed(result.changed)
-        return result.model_dump(mode="json", by_alias=True)
-
-    async def sync_full(job: JobInfo) -> dict[str, Any]:
-        return await run("full")
-
-    async def sync_incremental(job: JobInfo) -> dict[str, Any]:
-        return await run("incremental")
-
-    queue.register(SYNC_FULL, sync_full)
-    queue.register(SYNC_INCREMENTAL, sync_incremental)
-
 
 def _row(item: LibraryItem, library: Library) -> dict[str, Any]:
     folded = fold(item.title)
@@ -674,22 +480,5 @@ def _agency_id(value: int | None) -> int | None:
     return value if value is not None and 0 < value < 2**31 else None
 
 
-async def _update_run(session: AsyncSession, run_id: uuid.UUID, **values: Any) -> None:
-    """Change the run record, as long as this run still holds it."""
-    await session.execute(
-        update(PlexSyncRun)
-        .where(PlexSyncRun.id == SYNC_RUN_ID, PlexSyncRun.run_id == run_id)
-        .values(**values)
-    )
-
-
 def _dialect(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
-
-
-def _failure_message(exc: BaseException) -> str:
-    if isinstance(exc, MediaNestError):
-        return exc.message
-    if isinstance(exc, asyncio.CancelledError):
-        return "The library sync was interrupted (MediaNest stopped); the next sync redoes it."
-    return f"The library sync stopped on an unexpected error ({type(exc).__name__}); see the log."

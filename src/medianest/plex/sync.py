@@ -38,18 +38,15 @@ from medianest.core.errors import MediaNestError
 from medianest.core.jobs import Job, JobStatus
 from medianest.core.queue import STALE_AFTER as JOB_STALE_AFTER
 from medianest.core.queue import JobQueue
-from medianest.plex.library_index import (
-    STALE_AFTER,
+from medianest.plex.index_jobs import (
     SYNC_FULL,
     SYNC_INCREMENTAL,
-    LibraryIndex,
     PlexConnection,
-    SyncAlreadyRunning,
-    SyncKind,
-    SyncStatus,
     register_index_jobs,
 )
+from medianest.plex.library_index import LibraryIndex, SyncStatus
 from medianest.plex.models import SYNC_RUN_ID, PlexSyncRun
+from medianest.plex.sync_runs import STALE_AFTER, SyncAlreadyRunning, SyncKind
 
 log = structlog.get_logger(__name__)
 

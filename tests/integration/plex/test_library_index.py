@@ -17,15 +17,10 @@ from medianest.core.jobs import Job, JobStatus
 from medianest.core.metrics import Metrics
 from medianest.core.queue import JobQueue
 from medianest.plex.client import PlexServerClient
-from medianest.plex.library_index import (
-    SYNC_FULL,
-    SYNC_INCREMENTAL,
-    IndexedItem,
-    LibraryIndex,
-    SyncAlreadyRunning,
-    register_index_jobs,
-)
+from medianest.plex.index_jobs import SYNC_FULL, SYNC_INCREMENTAL, register_index_jobs
+from medianest.plex.library_index import IndexedItem, LibraryIndex
 from medianest.plex.models import SYNC_RUN_ID, PlexItem, PlexSyncRun
+from medianest.plex.sync_runs import SyncAlreadyRunning
 from tests.conftest import SettingsFactory
 from tests.fakes.plex_server import OWNER_TOKEN, FakePlexServer
 from tests.support.plex import fresh, server_client

@@ -28,7 +28,8 @@ from medianest.core.metrics import Metrics
 from medianest.core.queue import JobQueue
 from medianest.plex.callers import PlexNotConnected
 from medianest.plex.client import PlexServerClient
-from medianest.plex.library_index import SYNC_FULL, SYNC_INCREMENTAL, LibraryIndex
+from medianest.plex.index_jobs import SYNC_FULL, SYNC_INCREMENTAL
+from medianest.plex.library_index import LibraryIndex
 from medianest.plex.models import SYNC_RUN_ID, PlexItem, PlexSyncRun
 from medianest.plex.sync import LibrarySync
 from tests.conftest import SettingsFactory
