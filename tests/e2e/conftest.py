@@ -25,6 +25,7 @@ from playwright.sync_api import (
     ConsoleMessage,
     Page,
     ViewportSize,
+    expect,
     sync_playwright,
 )
 
@@ -34,6 +35,10 @@ from tests.conftest import SettingsFactory
 from tests.factories.users import make_user
 from tests.support.plex import plex_fakes
 from tests.support.server import serve
+
+# A loaded machine (CI runs two workers beside a busy host) can take longer than Playwright's
+# five-second default for an assertion; match the ten seconds every action gets.
+expect.set_options(timeout=10_000)
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -95,7 +95,9 @@ def plex(plex_tv_server: FakePlexTv, home: FakePlexServer, cabin: FakePlexServer
 def settings_for(
     make_settings: SettingsFactory, database_url: str, plex: FakePlexTv, **extra: Any
 ) -> Settings:
-    return settings_with_plex(make_settings, database_url, plex.url, http_read_timeout=0.5, **extra)
+    # Two seconds: short enough for the timeout test, long enough that a loaded machine's fake
+    # plex.tv still answers the owner check in time.
+    return settings_with_plex(make_settings, database_url, plex.url, http_read_timeout=2.0, **extra)
 
 
 @pytest.fixture
