@@ -33,7 +33,7 @@ from medianest.auth.mailer import Mailer
 from medianest.auth.passwords import PasswordHasher
 from medianest.auth.plex_access import build_plex_server_access
 from medianest.auth.plex_oauth import build_plex_tv_client
-from medianest.auth.router import NEVER_LIMITED, session_route
+from medianest.auth.router import NEVER_LIMITED, SESSION_PATH
 from medianest.auth.router import router as auth_router
 from medianest.auth.service import AuthService
 from medianest.auth.sessions import SessionService
@@ -55,7 +55,7 @@ from medianest.core.middleware import ApiRateLimitMiddleware, EdgeMiddleware
 from medianest.core.openapi import document_errors
 from medianest.core.platform import Platform
 from medianest.core.ratelimit import LimitName
-from medianest.core.routing import attach, serve_first
+from medianest.core.routing import attach, fast_routes, index_routes, serve_first
 from medianest.core.secret_file import with_secrets
 from medianest.core.security import EncryptionService, TokenHasher
 from medianest.plex.admin_router import router as plex_admin_router
@@ -227,7 +227,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.platform = platform
     install_error_handlers(app, pages=install_web(app, settings))
-    serve_first(app, liveness_route(), session_route())
+    serve_first(app, liveness_route(), *fast_routes(auth_router, SESSION_PATH))
     for router in (
         health_router,
         docs_router,
@@ -238,6 +238,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         plex_admin_router,
     ):
         attach(app, router)
+    index_routes(app)
     document_errors(app, _errors_of)
 
     def scope_ip(scope: Scope) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 import uuid
 
 from fastapi import APIRouter, Request, Response, status
@@ -21,7 +20,6 @@ from medianest.auth.deps import (
     ClientDep,
     CurrentUser,
     PendingUser,
-    pending_user,
 )
 from medianest.auth.plex_return import plex_done_url
 from medianest.auth.schemas import (
@@ -46,10 +44,8 @@ from medianest.auth.schemas import (
     TwoFactorSetup,
 )
 from medianest.auth.service import SignedIn
-from medianest.auth.sessions import Principal
 from medianest.auth.views import principal_read, user_read
 from medianest.core.deps import DbSession, get_platform
-from medianest.core.routing import PlainRoute
 from medianest.core.schemas import Envelope
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -198,27 +194,8 @@ SESSION_PATH = "/api/v1/auth/session"
 @router.get("/session", response_model=Envelope[SessionRead])
 async def current_session(principal: PendingUser) -> Envelope[SessionRead]:
     """Who is signed in on this device."""
-    # Documents the route; `session_route()` serves it.
+    # Every page load asks this: the app serves it through `core.routing.fast_route`.
     return Envelope(data=SessionRead(user=principal_read(principal)))
-
-
-@functools.lru_cache(maxsize=4096)
-def _session_body(principal: Principal) -> bytes:
-    # A principal is an immutable snapshot: any change to the user or session is a new key.
-    body: Envelope[SessionRead] = Envelope(data=SessionRead(user=principal_read(principal)))
-    return body.model_dump_json(by_alias=True).encode()
-
-
-async def _serve_session(request: Request) -> Response:
-    principal = await pending_user(request)
-    return Response(_session_body(principal), media_type="application/json")
-
-
-def session_route() -> PlainRoute:
-    """The session check as a plain route: every page load asks it, and it is answered from the
-    cached session snapshot, so FastAPI's per-route machinery would be most of its cost. Same
-    dependencies' code, same errors (raised to the app's handlers), same body as the route above."""
-    return PlainRoute(SESSION_PATH, _serve_session, methods=["GET", "HEAD"], name="auth_session")
 
 
 @router.post("/change-password", response_model=Envelope[Message])
