@@ -29,6 +29,7 @@ from medianest.auth.deps import (
     require_admin,
     require_user,
 )
+from medianest.auth.directory import UserDirectory
 from medianest.auth.mailer import Mailer
 from medianest.auth.passwords import PasswordHasher
 from medianest.auth.plex_access import build_plex_server_access
@@ -149,12 +150,14 @@ def build_services(settings: Settings) -> Services:
         queue=platform.queue,
         allowance=allowance,
     )
-    admin = AdminService(audit=audit, sessions=sessions, account=account)
+    users = UserDirectory(audit=audit, sessions=sessions)
+    admin = AdminService(audit=audit, users=users, account=account)
     plex = PlexService(
         settings=settings,
         cache=platform.cache,
         db=platform.db,
         encryption=encryption,
+        plex_tokens=auth.plex_tokens,
         plex_tv=plex_tv,
         connection=store.plex,
         breakers=platform.breakers,

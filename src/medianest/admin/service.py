@@ -1,55 +1,27 @@
-"""What administrators do to accounts, and reading the audit log."""
+"""What administrators do to accounts, and reading the audit log.
+
+The accounts themselves are auth's: this goes through its directory and account services."""
 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medianest.auth.account import AccountService, ResetLink
-from medianest.auth.models import Role, User, UserStatus
-from medianest.auth.sessions import Principal, SessionService, last_seen_at
+from medianest.auth.directory import ManagedUser, UserDirectory, UserSort
+from medianest.auth.sessions import Principal
 from medianest.core.audit import Actor, AuditEntry, AuditService
-from medianest.core.errors import Conflict, NotFound
 
-UserSort = Literal[
-    "username",
-    "-username",
-    "createdAt",
-    "-createdAt",
-    "lastLoginAt",
-    "-lastLoginAt",
-    "lastSeenAt",
-    "-lastSeenAt",
-]
-
-
-@dataclass(frozen=True, slots=True)
-class ManagedUser:
-    user: User
-    last_seen_at: datetime | None
-
-
-def _order(sort: UserSort, last_seen: ColumnElement[Any]) -> ColumnElement[Any]:
-    """Never (NULL) sorts as the earliest moment, on SQLite and PostgreSQL alike."""
-    key = sort.lstrip("-")
-    descending = sort.startswith("-")
-    if key == "username":
-        return User.username_key.desc() if descending else User.username_key.asc()
-    column = {"createdAt": User.created_at, "lastLoginAt": User.last_login_at}.get(key, last_seen)
-    return column.desc().nulls_last() if descending else column.asc().nulls_first()
+__all__ = ["AdminService", "ManagedUser", "UserSort"]
 
 
 class AdminService:
     def __init__(
-        self, *, audit: AuditService, sessions: SessionService, account: AccountService
+        self, *, audit: AuditService, users: UserDirectory, account: AccountService
     ) -> None:
         self._audit = audit
-        self._sessions = sessions
+        self._users = users
         self._account = account
 
     async def list_users(
@@ -63,30 +35,15 @@ class AdminService:
         status: str | None = None,
         sort: UserSort = "username",
     ) -> tuple[list[ManagedUser], int]:
-        conditions: list[ColumnElement[bool]] = []
-        if search:
-            # autoescape: a `%` or `_` typed in the search box is a character, not a wildcard.
-            needle = search.strip().lower()
-            conditions.append(
-                or_(
-                    User.username_key.contains(needle, autoescape=True),
-                    User.email_key.contains(needle, autoescape=True),
-                )
-            )
-        if role:
-            conditions.append(User.role == role)
-        if status:
-            conditions.append(User.status == status)
-        total = await session.scalar(select(func.count()).select_from(User).where(*conditions))
-        last_seen = last_seen_at().label("last_seen_at")
-        rows = await session.execute(
-            select(User, last_seen)
-            .where(*conditions)
-            .order_by(_order(sort, last_seen), User.id)
-            .offset((page - 1) * page_size)
-            .limit(page_size)
+        return await self._users.list_users(
+            session,
+            page=page,
+            page_size=page_size,
+            search=search,
+            role=role,
+            status=status,
+            sort=sort,
         )
-        return [ManagedUser(user, seen) for user, seen in rows], total or 0
 
     async def update_user(
         self,
@@ -99,52 +56,14 @@ class AdminService:
         actor: Actor,
     ) -> ManagedUser:
         """Suspending signs the user out everywhere at once. Nobody demotes or suspends themself."""
-        user = await self._user(session, user_id)
-        if user.id == admin.id and (
-            (role is not None and role != Role.ADMIN)
-            or (status is not None and status != UserStatus.ACTIVE)
-        ):
-            raise Conflict("You cannot demote or suspend your own account.")
-        changes: dict[str, str] = {}
-        if role is not None and role != user.role:
-            changes["role"] = role
-            user.role = role
-        if status is not None and status != user.status:
-            changes["status"] = status
-            user.status = status
-            if status == UserStatus.SUSPENDED:
-                await self._sessions.revoke_all(session, user.id, reason="suspended")
-        if changes:
-            await self._audit.record(
-                session,
-                "admin.user_updated",
-                actor=actor,
-                target_type="user",
-                target_id=user.id,
-                **changes,
-            )
-            await self._sessions.forget_user(user.id)
-        seen = await session.scalar(select(last_seen_at()).where(User.id == user.id))
-        return ManagedUser(user, seen)
+        return await self._users.update_user(
+            session, admin, user_id, role=role, status=status, actor=actor
+        )
 
     async def delete_user(
         self, session: AsyncSession, admin: Principal, user_id: uuid.UUID, *, actor: Actor
     ) -> None:
-        user = await self._user(session, user_id)
-        if user.id == admin.id:
-            raise Conflict("You cannot delete your own account.")
-        await self._sessions.revoke_all(session, user.id, reason="deleted")
-        await self._audit.record(
-            session,
-            "admin.user_deleted",
-            actor=actor,
-            target_type="user",
-            target_id=user.id,
-            username=user.username,
-        )
-        await session.delete(user)
-        await session.flush()
-        await self._sessions.forget_user(user_id)
+        await self._users.delete_user(session, admin, user_id, actor=actor)
 
     async def reset_link(
         self, session: AsyncSession, user_id: uuid.UUID, *, actor: Actor
@@ -163,9 +82,3 @@ class AdminService:
         return await self._audit.list_entries(
             session, page=page, page_size=page_size, actor=actor, action=action
         )
-
-    async def _user(self, session: AsyncSession, user_id: uuid.UUID) -> User:
-        user = await session.get(User, user_id)
-        if user is None:
-            raise NotFound("That user does not exist.")
-        return user

@@ -23,6 +23,7 @@ from medianest.auth.models import Role, User, UserStatus
 from medianest.auth.passwords import PasswordHasher
 from medianest.auth.plex_access import AccessDecision, PlexServerAccess
 from medianest.auth.plex_oauth import PinNotFound, PlexAccount, PlexPin, PlexTvClient
+from medianest.auth.plex_tokens import PlexTokens
 from medianest.auth.sessions import IssuedSession, Principal, SessionService
 from medianest.auth.two_factor import consume_backup_code, matching_step
 from medianest.core.audit import Actor, AuditService
@@ -85,6 +86,7 @@ class AuthService:
         self._passwords = passwords
         self._hasher = hasher
         self._encryption = encryption
+        self.plex_tokens = PlexTokens(db, encryption)
         self._plex_tv = plex_tv
         self._plex_access = plex_access
 
@@ -304,7 +306,7 @@ class AuthService:
         user.email = account.email
         user.email_key = account.email.lower() if account.email else None
         user.thumb = account.thumb
-        user.plex_token_encrypted = self._encryption.encrypt(token)
+        self.plex_tokens.seal(user, token)
         await session.flush()
         await self.sessions.forget_user(user.id)
         return user

@@ -17,12 +17,11 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from medianest.auth.models import User
 from medianest.auth.plex_access import PlexServerAccess
 from medianest.auth.plex_oauth import InvalidPlexToken, PlexAccount, PlexResource, PlexTvClient
+from medianest.auth.plex_tokens import PlexTokenUnreadable
 from medianest.auth.service import AuthService
 from medianest.auth.sessions import Principal
 from medianest.connections.models import PLEX, ServiceConnection
@@ -32,7 +31,7 @@ from medianest.core.audit import Actor, AuditService
 from medianest.core.bus import Bus
 from medianest.core.db import Database, utc_now
 from medianest.core.errors import Conflict, ValidationFailed
-from medianest.core.security import DecryptionError, EncryptionService
+from medianest.core.security import EncryptionService
 from medianest.plex.service import PlexService
 
 log = structlog.get_logger(__name__)
@@ -108,6 +107,7 @@ class ConnectionService:
         self._bus = bus
         self._plex_tv = plex_tv
         self._auth = auth
+        self._plex_tokens = auth.plex_tokens
         self._plex = plex
         self._plex_access = plex_access
         self._on_connected: list[OnConnected] = []
@@ -290,18 +290,14 @@ class ConnectionService:
         token = await self._auth.approved_plex_token(pin_id, browser_secret)
         account = await self._plex_tv.get_account(token)
         async with self._db.unit_of_work() as session:
-            user = await session.get(User, admin.id)
-            if user is None:
+            if not await self._plex_tokens.link(session, admin.id, token, plex_id=account.id):
                 raise OtherPlexAccount
-            if user.plex_id is not None and user.plex_id != account.id:
-                raise OtherPlexAccount
-            user.plex_token_encrypted = self._encryption.encrypt(token)
             await self._audit.record(
                 session,
                 "admin.plex_account_linked",
                 actor=actor,
                 target_type="user",
-                target_id=user.id,
+                target_id=admin.id,
                 plex_username=account.username,
             )
         await self._auth.end_plex_pin(pin_id)
@@ -311,12 +307,9 @@ class ConnectionService:
     # Internals
 
     async def _admin_token(self, session: AsyncSession, admin: Principal) -> str | None:
-        sealed = await session.scalar(select(User.plex_token_encrypted).where(User.id == admin.id))
-        if not sealed:
-            return None
         try:
-            return self._encryption.decrypt(sealed)
-        except DecryptionError:
+            return await self._plex_tokens.read(admin.id, active_only=False, session=session)
+        except PlexTokenUnreadable:
             log.warning("connections.admin_token_unreadable", user_id=str(admin.id))
             return None
 

@@ -28,15 +28,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
-from sqlalchemy import select
 
-from medianest.auth.models import User, UserStatus
 from medianest.auth.plex_access import PLEX_SERVER, ConnectionSource
 from medianest.auth.plex_oauth import InvalidPlexToken, PlexTvClient
+from medianest.auth.plex_tokens import PlexTokens, PlexTokenUnreadable
 from medianest.auth.sessions import Principal
 from medianest.config import Settings
 from medianest.core.cache import CacheService
-from medianest.core.db import Database
 from medianest.core.errors import Forbidden, UpstreamUnavailable
 from medianest.core.metrics import Metrics
 from medianest.core.resilience import Breakers
@@ -117,7 +115,7 @@ class PlexCallers:
         self,
         *,
         settings: Settings,
-        db: Database,
+        plex_tokens: PlexTokens,
         cache: CacheService,
         encryption: EncryptionService,
         plex_tv: PlexTvClient,
@@ -131,7 +129,7 @@ class PlexCallers:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._settings = settings
-        self._db = db
+        self._plex_tokens = plex_tokens
         self._cache = cache
         self._encryption = encryption
         self._plex_tv = plex_tv
@@ -277,19 +275,13 @@ class PlexCallers:
         raise PlexAccessDenied
 
     async def _resolve(self, user_id: uuid.UUID, machine_identifier: str) -> str:
-        async with self._db.unit_of_work() as session:
-            row = (
-                await session.execute(
-                    select(User.plex_token_encrypted, User.status).where(User.id == user_id)
-                )
-            ).one_or_none()
-        if row is None or row.plex_token_encrypted is None or row.status != UserStatus.ACTIVE:
-            raise PlexSignInRequired
         try:
-            plex_token = self._encryption.decrypt(row.plex_token_encrypted)
-        except DecryptionError:
+            plex_token = await self._plex_tokens.read(user_id, active_only=True)
+        except PlexTokenUnreadable:
             log.warning("plex.account_token_unreadable", user_id=str(user_id))
             raise PlexAccessDenied from None
+        if plex_token is None:
+            raise PlexSignInRequired
         try:
             resources = await self._plex_tv.get_resources(plex_token)
         except InvalidPlexToken:

@@ -36,6 +36,7 @@ from pydantic import TypeAdapter
 
 from medianest.auth.plex_access import ConnectionSource
 from medianest.auth.plex_oauth import PlexTvClient
+from medianest.auth.plex_tokens import PlexTokens
 from medianest.auth.sessions import Principal
 from medianest.config import Settings
 from medianest.core.cache import CacheService
@@ -142,6 +143,7 @@ class PlexService:
         cache: CacheService,
         db: Database,
         encryption: EncryptionService,
+        plex_tokens: PlexTokens,
         plex_tv: PlexTvClient,
         connection: ConnectionSource,
         breakers: Breakers,
@@ -161,7 +163,7 @@ class PlexService:
         self.held = HeldAnswers(cache, db, self.index)
         self.callers = PlexCallers(
             settings=settings,
-            db=db,
+            plex_tokens=plex_tokens,
             cache=cache,
             encryption=encryption,
             plex_tv=plex_tv,

@@ -16,6 +16,7 @@ import redis
 from medianest.auth.models import Role, User
 from medianest.auth.plex_access import settings_connection
 from medianest.auth.plex_oauth import build_plex_tv_client
+from medianest.auth.plex_tokens import PlexTokens
 from medianest.auth.sessions import Principal
 from medianest.config import Settings
 from medianest.core.cache import CacheService, create_cache
@@ -123,6 +124,7 @@ async def service_for(settings: Settings, **options: Any) -> AsyncIterator[Harne
         cache=cache,
         db=db,
         encryption=encryption,
+        plex_tokens=PlexTokens(db, encryption),
         plex_tv=plex_tv,
         connection=settings_connection(settings),
         breakers=breakers,
