@@ -102,7 +102,7 @@ def test_a_fast_scroll_through_thousands_of_titles_loads_every_poster(
         expect(alice.get_by_role("listbox").get_by_role("option").first).to_be_visible()
         for fraction in (0.9, 0.6, 0.3):
             alice.evaluate(f"window.scrollTo(0, document.body.scrollHeight * {fraction})")
-            alice.wait_for_function(POSTERS_IN_VIEW_SETTLED, timeout=60_000)
+            alice.wait_for_function(POSTERS_IN_VIEW_SETTLED, timeout=120_000)
 
     assert refused == []
     assert alice.evaluate(BROKEN_IMAGES) == 0
