@@ -60,11 +60,13 @@ from medianest.core.secret_file import with_secrets
 from medianest.core.security import EncryptionService, TokenHasher
 from medianest.plex.admin_router import router as plex_admin_router
 from medianest.plex.client import PlexServerClient
+from medianest.plex.pages import install_plex_pages
 from medianest.plex.router import IMAGE_PATH
 from medianest.plex.router import router as plex_router
 from medianest.plex.service import PlexService
 from medianest.plex.sync import LibrarySync
 from medianest.web import install_web
+from medianest.web.admin_pages import install_admin_pages
 
 log = structlog.get_logger(__name__)
 
@@ -226,7 +228,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.platform = platform
-    install_error_handlers(app, pages=install_web(app, settings))
+    web = install_web(app, settings)
+    for install_pages in (install_plex_pages, install_admin_pages):
+        install_pages(app, web)
+    install_error_handlers(app, pages=web.render_error)
     serve_first(app, liveness_route(), session_route())
     for router in (
         health_router,

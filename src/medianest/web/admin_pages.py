@@ -12,11 +12,9 @@ from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from medianest.auth.account import RESET_TTL
-from medianest.connections.deps import ConnectionServiceDep
-from medianest.core.deps import DbSession
 from medianest.core.routing import attach
 from medianest.web.humanize import duration
-from medianest.web.shell import PageRoute, Web, opens_plex_window
+from medianest.web.shell import PageRoute, Web, WebShell
 from medianest.web.viewer import AdminViewer, PageRedirect
 
 ADMIN_HOME = "/admin/plex"
@@ -33,20 +31,6 @@ router = APIRouter(
 async def admin_home(viewer: AdminViewer) -> Response:
     # Connecting Plex is what a new installation needs first; the sub-navigation leads on.
     raise PageRedirect(ADMIN_HOME, viewer=viewer)
-
-
-@router.get(ADMIN_HOME)
-async def plex_connection(
-    request: Request,
-    viewer: AdminViewer,
-    web: Web,
-    session: DbSession,
-    connections: ConnectionServiceDep,
-) -> Response:
-    status = await connections.plex_status(session, viewer.user)
-    return opens_plex_window(
-        web.render(request, "admin_plex.html", viewer, title="Plex server", status=status)
-    )
 
 
 @router.get("/admin/users")
@@ -72,5 +56,5 @@ async def users(request: Request, viewer: AdminViewer, web: Web) -> Response:
     )
 
 
-def install_admin_pages(app: FastAPI) -> None:
+def install_admin_pages(app: FastAPI, web: WebShell) -> None:
     attach(app, router)

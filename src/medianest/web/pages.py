@@ -17,12 +17,12 @@ from medianest.auth.deps import AuthServiceDep
 from medianest.auth.plex_return import DONE_PATH
 from medianest.config import Settings
 from medianest.core.deps import DbSession
-from medianest.core.errors import PageRenderer
 from medianest.core.routing import attach
-from medianest.web.assets import STATIC_DIR, STATIC_PREFIX, VersionedStaticFiles
-from medianest.web.features import home_cards
+from medianest.web import features
+from medianest.web.assets import STATIC_PREFIX
+from medianest.web.extensions import HomeContext
 from medianest.web.humanize import AUDIT_ACTIONS
-from medianest.web.setup import plex_readiness, setup_checklist
+from medianest.web.setup import setup_steps
 from medianest.web.shell import PageRoute, Web, WebShell, opens_plex_window
 from medianest.web.viewer import (
     CHANGE_PASSWORD_PATH,
@@ -53,27 +53,21 @@ NextPath = Annotated[str | None, Query(alias="next", max_length=2000)]
 
 @router.get("/")
 async def home(request: Request, viewer: SignedInViewer, web: Web, session: DbSession) -> Response:
-    checklist = plex = None
+    extensions = web.extensions
+    checklist, notes = None, []
     if viewer.user.is_admin:
-        services = request.state.services
-        plex = await plex_readiness(
-            session,
-            viewer.user,
-            connections=services.connections,
-            library_sync=services.library_sync,
-        )
         address = web.settings.public_url or str(request.base_url).rstrip("/")
-        checklist = await setup_checklist(
-            session, viewer.user, plex, users=services.admin, address=address
+        checklist = await extensions.setup_checklist(
+            HomeContext(request, session, viewer.user, address)
         )
+        notes = [s.holds_up for s in checklist.steps if s.holds_up and s.state != "done"]
     return web.render(
         request,
         "home.html",
         viewer,
         title="Home",
-        cards=home_cards(viewer.user),
+        cards=extensions.home_cards(viewer.user, notes),
         checklist=None if checklist is None or checklist.complete else checklist,
-        plex=plex,
     )
 
 
@@ -160,12 +154,15 @@ async def audit_log(
     )
 
 
-def install_web(app: FastAPI, settings: Settings) -> PageRenderer:
-    """Add the pages and their static files to `app`; returns the error page renderer for
-    `install_error_handlers`."""
+def install_web(app: FastAPI, settings: Settings) -> WebShell:
+    """Add the shell to `app`: its static files, its own pages and its extension points, which
+    the domains' page installers then register with. Its `render_error` is the error page
+    renderer for `install_error_handlers`."""
     shell = WebShell(settings)
+    features.register(shell.extensions)
+    shell.extensions.add_setup_steps(0, setup_steps)
     app.state.web = shell
-    app.mount(STATIC_PREFIX, VersionedStaticFiles(directory=STATIC_DIR), name="static")
+    app.mount(STATIC_PREFIX, shell.static, name="static")
     attach(app, router)
     app.add_exception_handler(PageRedirect, page_redirect)
-    return shell.render_error
+    return shell

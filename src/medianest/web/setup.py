@@ -5,8 +5,8 @@ connection, the library index, the accounts), so it disappears by itself once ev
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,32 +14,7 @@ from medianest.admin.service import AdminService
 from medianest.auth.sessions import Principal
 from medianest.connections.service import ConnectionService
 from medianest.plex.sync import LibrarySync
-
-StepState = Literal["done", "todo", "running"]
-
-
-@dataclass(frozen=True, slots=True)
-class SetupStep:
-    title: str
-    text: str
-    state: StepState
-    href: str | None = None
-    action: str | None = None
-    address: str | None = None
-    """An address to show apart, ready to copy."""
-
-
-@dataclass(frozen=True, slots=True)
-class SetupChecklist:
-    steps: list[SetupStep]
-
-    @property
-    def done(self) -> int:
-        return sum(step.state == "done" for step in self.steps)
-
-    @property
-    def complete(self) -> bool:
-        return self.done == len(self.steps)
+from medianest.web.extensions import CardNote, HomeContext, SetupStep, StepState
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,52 +42,51 @@ async def plex_readiness(
     )
 
 
-async def setup_checklist(
-    session: AsyncSession,
-    admin: Principal,
-    plex: PlexReadiness,
-    *,
-    users: AdminService,
-    address: str,
-) -> SetupChecklist:
-    """`address` is where people open MediaNest, for the invitation step."""
+async def setup_steps(home: HomeContext) -> Sequence[SetupStep]:
+    services = home.request.state.services
+    session, admin, address = home.session, home.user, home.address
+    plex = await plex_readiness(
+        session, admin, connections=services.connections, library_sync=services.library_sync
+    )
+    users: AdminService = services.admin
     _, people = await users.list_users(session, page=1, page_size=1)
     synced: StepState = "done" if plex.synced else "running" if plex.syncing else "todo"
-    return SetupChecklist(
-        [
-            SetupStep(
-                "Choose your own password",
-                "The first sign-in's password is replaced by one only you know.",
-                "todo" if admin.requires_password_change else "done",
-                "/change-password",
-                "Change the password",
+    return (
+        SetupStep(
+            "Choose your own password",
+            "The first sign-in's password is replaced by one only you know.",
+            "todo" if admin.requires_password_change else "done",
+            "/change-password",
+            "Change the password",
+        ),
+        SetupStep(
+            "Connect your Plex server",
+            "Sign in with your Plex account and pick the server, or type its address and"
+            " token. Friends and family can sign in with Plex from then on.",
+            "done" if plex.connected else "todo",
+            "/admin/plex",
+            "Connect Plex",
+            holds_up=CardNote(
+                "library", "Waiting for the Plex server:", "connect it in Admin", "/admin/plex"
             ),
-            SetupStep(
-                "Connect your Plex server",
-                "Sign in with your Plex account and pick the server, or type its address and"
-                " token. Friends and family can sign in with Plex from then on.",
-                "done" if plex.connected else "todo",
-                "/admin/plex",
-                "Connect Plex",
-            ),
-            SetupStep(
-                "Index the library",
-                "MediaNest keeps a copy of the library's titles so search is instant and the"
-                " library stays visible while Plex is down. It starts by itself once Plex is"
-                " connected" + (" and is running now." if synced == "running" else "."),
-                synced,
-                "/admin/plex#index-heading" if plex.connected else None,
-                "See the progress" if synced == "running" else "Open the library index",
-            ),
-            SetupStep(
-                "Invite people",
-                "In Plex, share your libraries with their Plex accounts (Settings, then Users &"
-                " Sharing). Then send them this address; they choose Sign in with Plex, and the"
-                " Help page walks them through the rest.",
-                "done" if people > 1 else "todo",
-                "/help#getting-started",
-                "Read what they will see",
-                address,
-            ),
-        ]
+        ),
+        SetupStep(
+            "Index the library",
+            "MediaNest keeps a copy of the library's titles so search is instant and the"
+            " library stays visible while Plex is down. It starts by itself once Plex is"
+            " connected" + (" and is running now." if synced == "running" else "."),
+            synced,
+            "/admin/plex#index-heading" if plex.connected else None,
+            "See the progress" if synced == "running" else "Open the library index",
+        ),
+        SetupStep(
+            "Invite people",
+            "In Plex, share your libraries with their Plex accounts (Settings, then Users &"
+            " Sharing). Then send them this address; they choose Sign in with Plex, and the"
+            " Help page walks them through the rest.",
+            "done" if people > 1 else "todo",
+            "/help#getting-started",
+            "Read what they will see",
+            address,
+        ),
     )

@@ -4,7 +4,7 @@
 // it, the box becomes an ARIA 1.2 combobox: Enter on a highlighted title opens it, Enter with
 // nothing highlighted still opens the results page, Escape closes the list.
 
-import { api, ApiError } from "./api.js";
+import { api, ApiError } from "../../js/api.js";
 
 const DELAY_MS = 200;
 const MIN_LENGTH = 2;

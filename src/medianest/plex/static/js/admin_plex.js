@@ -1,9 +1,9 @@
 // The Plex server page: link a Plex account and pick a server, or type an address and token;
 // test, save, and watch the library index sync.
 
-import { api, ApiError } from "./api.js";
-import { clearErrors, hide, onSubmit, setBusy, show, showError, value } from "./forms.js";
-import { PinExpired, approved, closeWindow } from "./plex_pin.js";
+import { api, ApiError } from "../../js/api.js";
+import { clearErrors, hide, onSubmit, setBusy, show, showError, value } from "../../js/forms.js";
+import { PinExpired, approved, closeWindow } from "../../js/plex_pin.js";
 
 // The connection panel
 

@@ -3,8 +3,8 @@
 // and administrators' actions on a library. Every one of them has a plain-HTML way that works
 // without this script (the row scrolls by touch, trackpad, or tabbing through its titles).
 
-import { api } from "./api.js";
-import { clearErrors, onSubmit, show, value } from "./forms.js";
+import { api } from "../../js/api.js";
+import { clearErrors, onSubmit, show, value } from "../../js/forms.js";
 
 // Times the server wrote in UTC, in the reader's own clock.
 

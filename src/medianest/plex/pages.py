@@ -1,34 +1,40 @@
-"""The library pages: the Plex library as the signed-in user may see it, rendered on the server.
+"""The Plex pages: the library as the signed-in user may see it, rendered on the server, and the
+administrators' page that connects the Plex server.
 
-They read through `PlexService`, so a page shows exactly what the JSON API would show the same
-user. Scripts make them nicer (endless scrolling, buttons along the recently-added row,
+Library pages read through `PlexService`, so a page shows exactly what the JSON API would show
+the same user. Scripts make them nicer (endless scrolling, buttons along the recently-added row,
 administrators' actions) but every page works without them: "Load more" and the result pages
-are links and sorting is a form.
+are links and sorting is a form. With no Plex server connected yet they explain that
+(`PlexNotConnected`, rendered by the shell).
+
+The Plex-server page shows what is stored; connecting, testing, linking a Plex account and the
+library index panel talk to the JSON API from `static/js/admin_plex.js`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
+from medianest.auth.plex_access import PLEX_SERVER
+from medianest.auth.sessions import Principal
+from medianest.connections.deps import ConnectionServiceDep
 from medianest.core.db import utc_now
+from medianest.core.deps import DbSession
 from medianest.core.errors import UpstreamTimeout, UpstreamUnavailable
 from medianest.core.routing import attach
-from medianest.plex.callers import PlexNotConnected
-from medianest.plex.client import LibraryNotFound
-from medianest.plex.deps import PlexServiceDep
-from medianest.plex.schemas import ItemDetail, Library, LibraryItem
-from medianest.plex.service import MAX_QUERY_LENGTH, Cached, ItemOrder, PlexService
-from medianest.web.library_cards import (
+from medianest.plex.callers import CONNECT_PATH
+from medianest.plex.cards import (
     COUNTED,
     KINDS,
     SQUARE_KINDS,
@@ -41,8 +47,13 @@ from medianest.web.library_cards import (
     runtime,
     track_time,
 )
-from medianest.web.shell import PageRoute, Web, WebShell
-from medianest.web.viewer import SignedInViewer, Viewer
+from medianest.plex.client import LibraryNotFound
+from medianest.plex.deps import PlexServiceDep
+from medianest.plex.schemas import ItemDetail, Library, LibraryItem
+from medianest.plex.service import MAX_QUERY_LENGTH, Cached, ItemOrder, PlexService
+from medianest.web.extensions import HomeCard, LayoutPart, NavEntry, NotConnectedPage
+from medianest.web.shell import PageRoute, Web, WebShell, opens_plex_window
+from medianest.web.viewer import AdminViewer, SignedInViewer, Viewer
 
 PAGE_SIZE = 40
 # Plex only lists what was added recently across all libraries; a library's row is picked
@@ -82,46 +93,10 @@ def stale(*answers: Cached[Any], now: datetime | None = None) -> Stale | None:
     return Stale(moment, text)
 
 
-class LibraryRoute(PageRoute):
-    """A library page; with no Plex server connected yet it explains that, in the full layout
-    (the user did nothing wrong and an administrator can fix it), rather than showing the
-    outage page."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
-
-        async def guarded(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except PlexNotConnected:
-                viewer: Viewer | None = getattr(request.state, "library_viewer", None)
-                if viewer is None:
-                    raise
-                shell: WebShell = request.app.state.web
-                return shell.render(
-                    request,
-                    "library.html",
-                    viewer,
-                    title="Library",
-                    status_code=503,
-                    not_connected=True,
-                )
-
-        return guarded
-
-
 router = APIRouter(
-    route_class=LibraryRoute, include_in_schema=False, default_response_class=HTMLResponse
+    route_class=PageRoute, include_in_schema=False, default_response_class=HTMLResponse
 )
 
-
-async def _library_viewer(request: Request, viewer: SignedInViewer) -> Viewer:
-    # Kept for LibraryRoute, which renders its page for this viewer.
-    request.state.library_viewer = viewer
-    return viewer
-
-
-LibraryViewer = Annotated[Viewer, Depends(_library_viewer)]
 PageNumber = Annotated[int, Query(ge=1, le=100_000)]
 # Any other value (an old bookmark) lists by title rather than failing.
 SortParam = Annotated[str, Query(max_length=20)]
@@ -180,7 +155,6 @@ async def _library_page(
 ) -> Response:
     libraries = await plex.get_libraries(viewer.user)
     common: dict[str, Any] = {
-        "not_connected": False,
         "libraries": libraries.value,
         "view": "titles",
     }
@@ -188,7 +162,7 @@ async def _library_page(
         if not libraries.value:
             return web.render(
                 request,
-                "library.html",
+                "plex/library.html",
                 viewer,
                 title="Library",
                 library=None,
@@ -213,7 +187,7 @@ async def _library_page(
     shown = items.value.items
     return web.render(
         request,
-        "library.html",
+        "plex/library.html",
         viewer,
         title=library.title,
         library=library,
@@ -232,7 +206,7 @@ async def _library_page(
 @router.get("/library")
 async def library_home(
     request: Request,
-    viewer: LibraryViewer,
+    viewer: SignedInViewer,
     web: Web,
     plex: PlexServiceDep,
     sort: SortParam = "title",
@@ -243,7 +217,7 @@ async def library_home(
 
 @router.get("/library/items/{rating_key}")
 async def library_item(
-    request: Request, viewer: LibraryViewer, web: Web, plex: PlexServiceDep, rating_key: str
+    request: Request, viewer: SignedInViewer, web: Web, plex: PlexServiceDep, rating_key: str
 ) -> Response:
     found, server = await asyncio.gather(
         plex.get_item(viewer.user, rating_key), _machine_identifier(plex)
@@ -262,10 +236,9 @@ async def library_item(
         ]
     return web.render(
         request,
-        "library_item.html",
+        "plex/library_item.html",
         viewer,
         title=item.title,
-        not_connected=False,
         item=item,
         kind=KINDS.get(item.type, item.type.capitalize()),
         square=item.type in SQUARE_KINDS,
@@ -283,7 +256,7 @@ async def library_item(
 @router.get("/library/collections/{key}")
 async def collection(
     request: Request,
-    viewer: LibraryViewer,
+    viewer: SignedInViewer,
     web: Web,
     plex: PlexServiceDep,
     key: str,
@@ -297,10 +270,9 @@ async def collection(
     library = next((lib for lib in libraries.value if lib.key == details.library_key), None)
     return web.render(
         request,
-        "collection.html",
+        "plex/collection.html",
         viewer,
         title=details.title,
-        not_connected=False,
         collection=details,
         library=library,
         cards=[card(i) for i in details.items],
@@ -311,17 +283,16 @@ async def collection(
 
 @router.get("/library/{key}/collections")
 async def collections(
-    request: Request, viewer: LibraryViewer, web: Web, plex: PlexServiceDep, key: str
+    request: Request, viewer: SignedInViewer, web: Web, plex: PlexServiceDep, key: str
 ) -> Response:
     libraries = await plex.get_libraries(viewer.user)
     library = _find(libraries.value, key)
     found = await plex.get_collections(viewer.user, library.key)
     return web.render(
         request,
-        "collections.html",
+        "plex/collections.html",
         viewer,
         title=f"{library.title}: collections",
-        not_connected=False,
         libraries=libraries.value,
         library=library,
         view="collections",
@@ -333,7 +304,7 @@ async def collections(
 @router.get("/library/{key}")
 async def library_section(
     request: Request,
-    viewer: LibraryViewer,
+    viewer: SignedInViewer,
     web: Web,
     plex: PlexServiceDep,
     key: str,
@@ -346,7 +317,7 @@ async def library_section(
 @router.get("/search")
 async def search(
     request: Request,
-    viewer: LibraryViewer,
+    viewer: SignedInViewer,
     web: Web,
     plex: PlexServiceDep,
     q: Annotated[str, Query(max_length=MAX_QUERY_LENGTH)] = "",
@@ -356,10 +327,9 @@ async def search(
     if not query:
         return web.render(
             request,
-            "search.html",
+            "plex/search.html",
             viewer,
             title="Search",
-            not_connected=False,
             query="",
             stale=None,
         )
@@ -368,10 +338,9 @@ async def search(
     pages = math.ceil(results.total_size / SEARCH_PAGE_SIZE)
     return web.render(
         request,
-        "search.html",
+        "plex/search.html",
         viewer,
         title=f"Search: {query}" + (f" (page {page})" if page > 1 else ""),
-        not_connected=False,
         query=query,
         cards=[card(i, with_kind=True) for i in results.items],
         total=results.total_size,
@@ -386,6 +355,51 @@ async def search(
     )
 
 
-def install_library_pages(app: FastAPI) -> None:
-    """Add the library pages; call after `install_web`, whose renderer they use."""
+@router.get(CONNECT_PATH)
+async def plex_connection(
+    request: Request,
+    viewer: AdminViewer,
+    web: Web,
+    session: DbSession,
+    connections: ConnectionServiceDep,
+) -> Response:
+    status = await connections.plex_status(session, viewer.user)
+    return opens_plex_window(
+        web.render(request, "plex/admin_plex.html", viewer, title="Plex server", status=status)
+    )
+
+
+LIBRARY = NavEntry("library", "Library", "/library", "library", order=10)
+LIBRARY_CARD = HomeCard(
+    "library",
+    "Browse the library",
+    "See everything on the Plex server and find something to watch.",
+    "/library",
+    "library",
+    order=10,
+)
+NOT_CONNECTED = NotConnectedPage(
+    title="Library",
+    subject="a Plex server",
+    for_admins="Connect your Plex server and everyone you share it with can browse it here.",
+    action="Connect a Plex server",
+    for_others="The library shows up here once the person who runs this server connects Plex."
+    " Nothing to do on your side.",
+    icon="library",
+)
+
+
+def _cards(_: Principal) -> Sequence[HomeCard]:
+    return (LIBRARY_CARD,)
+
+
+def install_plex_pages(app: FastAPI, web: WebShell) -> None:
+    """The library pages, the Plex-server page, and what Plex adds to the shell."""
+    web.add_domain("plex", Path(__file__).parent)
+    extensions = web.extensions
+    extensions.add_nav(LIBRARY)
+    extensions.add_home_cards(_cards)
+    # The library search in every signed-in page's header.
+    extensions.add_layout_part(LayoutPart("plex/_layout.html", order=10))
+    extensions.add_not_connected_page(PLEX_SERVER, NOT_CONNECTED)
     attach(app, router)
