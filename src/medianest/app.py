@@ -30,6 +30,7 @@ from medianest.auth.deps import (
     require_user,
 )
 from medianest.auth.mailer import Mailer
+from medianest.auth.pages import install_auth_pages
 from medianest.auth.passwords import PasswordHasher
 from medianest.auth.plex_access import build_plex_server_access
 from medianest.auth.plex_oauth import build_plex_tv_client
@@ -229,7 +230,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.platform = platform
     web = install_web(app, settings)
-    for install_pages in (install_plex_pages, install_admin_pages):
+    for install_pages in (install_auth_pages, install_plex_pages, install_admin_pages):
         install_pages(app, web)
     install_error_handlers(app, pages=web.render_error)
     serve_first(app, liveness_route(), session_route())

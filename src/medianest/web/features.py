@@ -12,7 +12,6 @@ from medianest.web.extensions import Extensions, HomeCard, NavEntry
 
 HOME = NavEntry("home", "Home", "/", "home", order=0)
 HELP = NavEntry("help", "Help", "/help", "help", order=80)
-ACCOUNT = NavEntry("account", "Account", "/account", "account", order=90)
 ADMIN = NavEntry("admin", "Admin", "/admin", "admin", order=100, admin_only=True)
 
 HELP_CARD = HomeCard(
@@ -22,23 +21,6 @@ HELP_CARD = HomeCard(
     "/help",
     "help",
     order=80,
-)
-ACCOUNT_CARD = HomeCard(
-    "account",
-    "Your account",
-    "Change your password, turn on two-factor sign-in and see your devices.",
-    "/account",
-    "account",
-    order=90,
-)
-# Signed in with Plex: there is no password here to change, nor a second factor.
-ACCOUNT_FOR_PLEX = HomeCard(
-    "account",
-    "Your account",
-    "See the devices you are signed in on, and sign out the ones you no longer use.",
-    "/account",
-    "account",
-    order=90,
 )
 ADMIN_CARD = HomeCard(
     "admin",
@@ -52,10 +34,9 @@ ADMIN_CARD = HomeCard(
 
 
 def _cards(user: Principal) -> Sequence[HomeCard]:
-    account = ACCOUNT_CARD if user.has_password else ACCOUNT_FOR_PLEX
-    return (HELP_CARD, account, ADMIN_CARD)
+    return (HELP_CARD, ADMIN_CARD)
 
 
 def register(extensions: Extensions) -> None:
-    extensions.add_nav(HOME, HELP, ACCOUNT, ADMIN)
+    extensions.add_nav(HOME, HELP, ADMIN)
     extensions.add_home_cards(_cards)

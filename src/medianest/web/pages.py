@@ -13,8 +13,6 @@ from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from medianest.admin.service import AdminService
-from medianest.auth.deps import AuthServiceDep
-from medianest.auth.plex_return import DONE_PATH
 from medianest.config import Settings
 from medianest.core.deps import DbSession
 from medianest.core.routing import attach
@@ -23,16 +21,13 @@ from medianest.web.assets import STATIC_PREFIX
 from medianest.web.extensions import HomeContext
 from medianest.web.humanize import AUDIT_ACTIONS
 from medianest.web.setup import setup_steps
-from medianest.web.shell import PageRoute, Web, WebShell, opens_plex_window
+from medianest.web.shell import PageRoute, Web, WebShell
 from medianest.web.viewer import (
-    CHANGE_PASSWORD_PATH,
     AdminViewer,
     OptionalViewer,
     PageRedirect,
-    PendingViewer,
     SignedInViewer,
     page_redirect,
-    safe_next,
 )
 
 AUDIT_PAGE_SIZE = 25
@@ -48,7 +43,6 @@ async def _admin_service(request: Request) -> AdminService:
 
 
 AdminServiceDep = Annotated[AdminService, Depends(_admin_service)]
-NextPath = Annotated[str | None, Query(alias="next", max_length=2000)]
 
 
 @router.get("/")
@@ -69,55 +63,6 @@ async def home(request: Request, viewer: SignedInViewer, web: Web, session: DbSe
         cards=extensions.home_cards(viewer.user, notes),
         checklist=None if checklist is None or checklist.complete else checklist,
     )
-
-
-@router.get("/login")
-async def login(
-    request: Request, viewer: OptionalViewer, web: Web, next_path: NextPath = None
-) -> Response:
-    target = safe_next(next_path)
-    if viewer is not None:
-        pending = viewer.user.requires_password_change
-        raise PageRedirect(CHANGE_PASSWORD_PATH if pending else target, viewer=viewer)
-    return opens_plex_window(web.render(request, "login.html", None, title="Sign in", next=target))
-
-
-@router.get(DONE_PATH)
-async def plex_done(request: Request, web: Web) -> Response:
-    """Where plex.tv sends its sign-in window after approval (`plex_return`): no session needed,
-    and nothing from the request is shown."""
-    return web.render(request, "plex_done.html", None, title="Plex approved MediaNest")
-
-
-@router.get("/forgot-password")
-async def forgot_password(request: Request, web: Web) -> Response:
-    return web.render(request, "forgot_password.html", None, title="Forgot your password?")
-
-
-@router.get("/reset-password")
-async def reset_password(request: Request, web: Web) -> Response:
-    return web.render(request, "reset_password.html", None, title="Choose a new password")
-
-
-@router.get("/change-password")
-async def change_password(request: Request, viewer: PendingViewer, web: Web) -> Response:
-    if not viewer.user.requires_password_change:
-        raise PageRedirect("/account#password", viewer=viewer)
-    return web.render(
-        request, "change_password.html", viewer, title="Choose your password", plain=True
-    )
-
-
-@router.get("/account")
-async def account(
-    request: Request,
-    viewer: SignedInViewer,
-    web: Web,
-    session: DbSession,
-    auth: AuthServiceDep,
-) -> Response:
-    devices = await auth.sessions.list_for_user(session, viewer.user.id)
-    return web.render(request, "account.html", viewer, title="Your account", devices=devices)
 
 
 @router.get("/help")
@@ -160,7 +105,7 @@ def install_web(app: FastAPI, settings: Settings) -> WebShell:
     renderer for `install_error_handlers`."""
     shell = WebShell(settings)
     features.register(shell.extensions)
-    shell.extensions.add_setup_steps(0, setup_steps)
+    shell.extensions.add_setup_steps(20, setup_steps)
     app.state.web = shell
     app.mount(STATIC_PREFIX, shell.static, name="static")
     attach(app, router)

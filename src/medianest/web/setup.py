@@ -53,13 +53,6 @@ async def setup_steps(home: HomeContext) -> Sequence[SetupStep]:
     synced: StepState = "done" if plex.synced else "running" if plex.syncing else "todo"
     return (
         SetupStep(
-            "Choose your own password",
-            "The first sign-in's password is replaced by one only you know.",
-            "todo" if admin.requires_password_change else "done",
-            "/change-password",
-            "Change the password",
-        ),
-        SetupStep(
             "Connect your Plex server",
             "Sign in with your Plex account and pick the server, or type its address and"
             " token. Friends and family can sign in with Plex from then on.",

@@ -3,7 +3,7 @@
 
 import { api, ApiError } from "../../js/api.js";
 import { clearErrors, hide, onSubmit, setBusy, show, showError, value } from "../../js/forms.js";
-import { PinExpired, approved, closeWindow } from "../../js/plex_pin.js";
+import { PinExpired, approved, closeWindow } from "../../auth/js/plex_pin.js";
 
 // The connection panel
 

@@ -1,7 +1,7 @@
 // The first-run page: a password that must be replaced before anything else.
 
-import { api } from "./api.js";
-import { onSubmit, passwordsMatch, value } from "./forms.js";
+import { api } from "../../js/api.js";
+import { onSubmit, passwordsMatch, value } from "../../js/forms.js";
 
 const form = document.getElementById("change-password-form");
 

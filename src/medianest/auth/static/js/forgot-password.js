@@ -1,7 +1,7 @@
 // Asking for a password reset link by e-mail.
 
-import { api } from "./api.js";
-import { hide, onSubmit, show, value } from "./forms.js";
+import { api } from "../../js/api.js";
+import { hide, onSubmit, show, value } from "../../js/forms.js";
 
 const form = document.getElementById("reset-request-form");
 const done = document.querySelector("[data-form-status]");

@@ -1,7 +1,7 @@
 // The sign-in page: Plex PIN sign-in in a popup, and the password form with its code step.
 
-import { api } from "./api.js";
-import { clearErrors, hide, onSubmit, setBusy, show, showError, value } from "./forms.js";
+import { api } from "../../js/api.js";
+import { clearErrors, hide, onSubmit, setBusy, show, showError, value } from "../../js/forms.js";
 import { PinExpired, approved, closeWindow } from "./plex_pin.js";
 
 const card = document.querySelector("[data-next]");

@@ -2,8 +2,8 @@
 // The token sits in the fragment so it never reaches a server log; it is taken out of the
 // address bar at once so it does not stay in the history either.
 
-import { api } from "./api.js";
-import { hide, onSubmit, passwordsMatch, show, value } from "./forms.js";
+import { api } from "../../js/api.js";
+import { hide, onSubmit, passwordsMatch, show, value } from "../../js/forms.js";
 
 const form = document.getElementById("reset-form");
 const body = document.querySelector("[data-reset]");

@@ -1,6 +1,6 @@
 // Waiting for a plex.tv PIN to be approved: shared by Plex sign-in and linking a Plex account.
 
-import { api } from "./api.js";
+import { api } from "../../js/api.js";
 
 export class PinExpired extends Error {}
 

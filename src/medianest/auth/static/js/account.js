@@ -1,7 +1,7 @@
 // The account page: password, two-factor sign-in and device sessions.
 
-import { api } from "./api.js";
-import { clearErrors, hide, onSubmit, passwordsMatch, setBusy, show, showError, value } from "./forms.js";
+import { api } from "../../js/api.js";
+import { clearErrors, hide, onSubmit, passwordsMatch, setBusy, show, showError, value } from "../../js/forms.js";
 
 // Password
 
