@@ -18,6 +18,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Scope
 
 from medianest import __version__
+from medianest.admin.pages import install_admin_pages
 from medianest.admin.router import router as admin_router
 from medianest.admin.service import AdminService
 from medianest.auth.account import AccountService
@@ -67,7 +68,6 @@ from medianest.plex.router import router as plex_router
 from medianest.plex.service import PlexService
 from medianest.plex.sync import LibrarySync
 from medianest.web import install_web
-from medianest.web.admin_pages import install_admin_pages
 
 log = structlog.get_logger(__name__)
 

@@ -49,6 +49,7 @@ from medianest.plex.cards import (
 )
 from medianest.plex.client import LibraryNotFound
 from medianest.plex.deps import PlexServiceDep
+from medianest.plex.home import setup_steps
 from medianest.plex.schemas import ItemDetail, Library, LibraryItem
 from medianest.plex.service import MAX_QUERY_LENGTH, Cached, ItemOrder, PlexService
 from medianest.web.extensions import HomeCard, LayoutPart, NavEntry, NotConnectedPage
@@ -399,6 +400,7 @@ def install_plex_pages(app: FastAPI, web: WebShell) -> None:
     extensions = web.extensions
     extensions.add_nav(LIBRARY)
     extensions.add_home_cards(_cards)
+    extensions.add_setup_steps(20, setup_steps)
     # The library search in every signed-in page's header.
     extensions.add_layout_part(LayoutPart("plex/_layout.html", order=10))
     extensions.add_not_connected_page(PLEX_SERVER, NOT_CONNECTED)

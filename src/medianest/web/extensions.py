@@ -8,15 +8,13 @@ The shell renders these and knows nothing else of the domains. Entries are place
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Literal, TypeVar, cast
+from dataclasses import dataclass, replace
+from typing import Literal
 
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medianest.auth.sessions import Principal
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +84,7 @@ class SetupChecklist:
         return self.done == len(self.steps)
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class HomeContext:
     """Who Home is shown to, read in the page's unit of work."""
 
@@ -95,13 +93,6 @@ class HomeContext:
     user: Principal
     address: str
     """Where people open MediaNest."""
-    _shared: dict[str, object] = field(default_factory=dict)
-
-    async def shared(self, key: str, compute: Callable[[], Awaitable[T]]) -> T:
-        """`compute()`, once per Home page: for what several contributions of a domain read."""
-        if key not in self._shared:
-            self._shared[key] = await compute()
-        return cast(T, self._shared[key])
 
 
 HomeCards = Callable[[Principal], Sequence[HomeCard]]

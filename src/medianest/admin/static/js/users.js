@@ -1,8 +1,8 @@
 // The users page: the list (searched as you type, filtered, sorted, paged, kept in the address),
 // and per account: change the role, suspend or reactivate, make a password reset link, delete.
 
-import { api, apiPage } from "./api.js";
-import { hide, setBusy, show, showError } from "./forms.js";
+import { api, apiPage } from "../../js/api.js";
+import { hide, setBusy, show, showError } from "../../js/forms.js";
 
 const PAGE_SIZE = 20;
 const SEARCH_DELAY_MS = 300;

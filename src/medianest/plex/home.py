@@ -1,7 +1,5 @@
-"""The first administrator's setup checklist on Home: what is left before friends and family can
-use MediaNest, each step with where to do it. It is read from what is stored (the Plex
-connection, the library index, the accounts), so it disappears by itself once everything is done.
-"""
+"""What Plex adds to the first administrator's setup checklist on Home: connecting the Plex
+server and indexing its library, read from what is stored, so each step is ticked by itself."""
 
 from __future__ import annotations
 
@@ -10,9 +8,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from medianest.admin.service import AdminService
 from medianest.auth.sessions import Principal
 from medianest.connections.service import ConnectionService
+from medianest.plex.callers import CONNECT_PATH
 from medianest.plex.sync import LibrarySync
 from medianest.web.extensions import CardNote, HomeContext, SetupStep, StepState
 
@@ -44,12 +42,12 @@ async def plex_readiness(
 
 async def setup_steps(home: HomeContext) -> Sequence[SetupStep]:
     services = home.request.state.services
-    session, admin, address = home.session, home.user, home.address
     plex = await plex_readiness(
-        session, admin, connections=services.connections, library_sync=services.library_sync
+        home.session,
+        home.user,
+        connections=services.connections,
+        library_sync=services.library_sync,
     )
-    users: AdminService = services.admin
-    _, people = await users.list_users(session, page=1, page_size=1)
     synced: StepState = "done" if plex.synced else "running" if plex.syncing else "todo"
     return (
         SetupStep(
@@ -57,10 +55,10 @@ async def setup_steps(home: HomeContext) -> Sequence[SetupStep]:
             "Sign in with your Plex account and pick the server, or type its address and"
             " token. Friends and family can sign in with Plex from then on.",
             "done" if plex.connected else "todo",
-            "/admin/plex",
+            CONNECT_PATH,
             "Connect Plex",
             holds_up=CardNote(
-                "library", "Waiting for the Plex server:", "connect it in Admin", "/admin/plex"
+                "library", "Waiting for the Plex server:", "connect it in Admin", CONNECT_PATH
             ),
         ),
         SetupStep(
@@ -69,17 +67,7 @@ async def setup_steps(home: HomeContext) -> Sequence[SetupStep]:
             " library stays visible while Plex is down. It starts by itself once Plex is"
             " connected" + (" and is running now." if synced == "running" else "."),
             synced,
-            "/admin/plex#index-heading" if plex.connected else None,
+            f"{CONNECT_PATH}#index-heading" if plex.connected else None,
             "See the progress" if synced == "running" else "Open the library index",
-        ),
-        SetupStep(
-            "Invite people",
-            "In Plex, share your libraries with their Plex accounts (Settings, then Users &"
-            " Sharing). Then send them this address; they choose Sign in with Plex, and the"
-            " Help page walks them through the rest.",
-            "done" if people > 1 else "todo",
-            "/help#getting-started",
-            "Read what they will see",
-            address,
         ),
     )
