@@ -18,6 +18,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Scope
 
 from medianest import __version__
+from medianest.admin.pages import install_admin_pages
 from medianest.admin.router import router as admin_router
 from medianest.admin.service import AdminService
 from medianest.auth.account import AccountService
@@ -31,6 +32,7 @@ from medianest.auth.deps import (
 )
 from medianest.auth.directory import UserDirectory
 from medianest.auth.mailer import Mailer
+from medianest.auth.pages import install_auth_pages
 from medianest.auth.passwords import PasswordHasher
 from medianest.auth.plex_access import build_plex_server_access
 from medianest.auth.plex_oauth import build_plex_tv_client
@@ -61,6 +63,7 @@ from medianest.core.secret_file import with_secrets
 from medianest.core.security import EncryptionService, TokenHasher
 from medianest.plex.admin_router import router as plex_admin_router
 from medianest.plex.client import PlexServerClient
+from medianest.plex.pages import install_plex_pages
 from medianest.plex.router import IMAGE_PATH
 from medianest.plex.router import router as plex_router
 from medianest.plex.service import PlexService
@@ -229,7 +232,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.platform = platform
-    install_error_handlers(app, pages=install_web(app, settings))
+    web = install_web(app, settings)
+    for install_pages in (install_auth_pages, install_plex_pages, install_admin_pages):
+        install_pages(app, web)
+    install_error_handlers(app, pages=web.render_error)
     serve_first(app, liveness_route(), *fast_routes(auth_router, SESSION_PATH))
     for router in (
         health_router,

@@ -94,6 +94,15 @@ class UpstreamUnavailable(MediaNestError):
         super().__init__(message or default, details=[{"service": service}])
 
 
+class NotConnected(UpstreamUnavailable):
+    """Nothing is connected for `service` yet: not an outage but a step left to an administrator,
+    who connects it at the page `connect_at`. Pages explain it in their full layout."""
+
+    def __init__(self, service: str, message: str, *, connect_at: str) -> None:
+        self.connect_at = connect_at
+        super().__init__(service, message, misconfigured=True)
+
+
 class UpstreamTimeout(MediaNestError):
     status, code = 504, "UPSTREAM_TIMEOUT"
 

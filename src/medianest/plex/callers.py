@@ -35,7 +35,7 @@ from medianest.auth.plex_tokens import PlexTokens, PlexTokenUnreadable
 from medianest.auth.sessions import Principal
 from medianest.config import Settings
 from medianest.core.cache import CacheService
-from medianest.core.errors import Forbidden, UpstreamUnavailable
+from medianest.core.errors import Forbidden, NotConnected
 from medianest.core.metrics import Metrics
 from medianest.core.resilience import Breakers
 from medianest.core.security import DecryptionError, EncryptionService
@@ -65,13 +65,17 @@ class NotSharedWithYou(Forbidden):
     )
 
 
-class PlexNotConnected(UpstreamUnavailable):
+# The administrators' page where the Plex server is connected.
+CONNECT_PATH = "/admin/plex"
+
+
+class PlexNotConnected(NotConnected):
     def __init__(self) -> None:
         super().__init__(
             PLEX_SERVER,
             "MediaNest is not connected to a Plex server yet; "
             "an administrator needs to connect one.",
-            misconfigured=True,
+            connect_at=CONNECT_PATH,
         )
 
 

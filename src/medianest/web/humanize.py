@@ -1,4 +1,4 @@
-"""Words for people: relative times, initials, audit actions."""
+"""Words for people: relative times, durations, initials."""
 
 from __future__ import annotations
 
@@ -50,26 +50,3 @@ def initials(name: str) -> str:
 def avatar_colour(name: str) -> int:
     """A stable colour slot (a CSS class) per name, so people tell avatars apart."""
     return hashlib.sha256(name.encode()).digest()[0] % AVATAR_COLOURS
-
-
-# Read after the actor's name: "alice signed in".
-AUDIT_ACTIONS = {
-    "auth.login": "signed in",
-    "auth.login_failed": "failed to sign in",
-    "auth.logout": "signed out",
-    "auth.session_revoked": "signed out one of their devices",
-    "auth.password_changed": "changed their password",
-    "auth.password_reset": "reset their password",
-    "auth.password_reset_requested": "asked for a password reset",
-    "auth.2fa_enabled": "turned on two-factor sign-in",
-    "auth.2fa_disabled": "turned off two-factor sign-in",
-    "admin.user_updated": "changed a user",
-    "admin.user_deleted": "deleted a user",
-    "admin.password_reset_link": "made a password reset link",
-    "admin.plex_connected": "connected the Plex server",
-    "admin.plex_account_linked": "linked their Plex account",
-}
-
-
-def audit_action(action: str) -> str:
-    return AUDIT_ACTIONS.get(action, action)

@@ -1,129 +1,56 @@
-"""The HTML pages: each reads what it shows through the domain services and renders a template.
-
-Forms on these pages talk to the JSON API from `static/js`; pages themselves only read.
-"""
+"""The shell's own pages: Home, built from what the domains registered, and Help."""
 
 from __future__ import annotations
 
-import math
-from typing import Annotated
+from collections.abc import Sequence
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
-from medianest.admin.service import AdminService
-from medianest.auth.deps import AuthServiceDep
-from medianest.auth.plex_return import DONE_PATH
+from medianest.auth.sessions import Principal
 from medianest.config import Settings
 from medianest.core.deps import DbSession
-from medianest.core.errors import PageRenderer
 from medianest.core.routing import attach
-from medianest.web.assets import STATIC_DIR, STATIC_PREFIX, VersionedStaticFiles
-from medianest.web.features import home_cards
-from medianest.web.humanize import AUDIT_ACTIONS
-from medianest.web.setup import plex_readiness, setup_checklist
-from medianest.web.shell import PageRoute, Web, WebShell, opens_plex_window
-from medianest.web.viewer import (
-    CHANGE_PASSWORD_PATH,
-    AdminViewer,
-    OptionalViewer,
-    PageRedirect,
-    PendingViewer,
-    SignedInViewer,
-    page_redirect,
-    safe_next,
-)
+from medianest.web.assets import STATIC_PREFIX
+from medianest.web.extensions import HomeCard, HomeContext, NavEntry
+from medianest.web.shell import PageRoute, Web, WebShell
+from medianest.web.viewer import OptionalViewer, PageRedirect, SignedInViewer, page_redirect
 
-AUDIT_PAGE_SIZE = 25
+HOME = NavEntry("home", "Home", "/", "home", order=0)
+HELP = NavEntry("help", "Help", "/help", "help", order=80)
+HELP_CARD = HomeCard(
+    "help",
+    "Get help",
+    "A getting-started guide, answers to common questions and useful links.",
+    "/help",
+    "help",
+    order=80,
+)
 
 router = APIRouter(
     route_class=PageRoute, include_in_schema=False, default_response_class=HTMLResponse
 )
 
 
-async def _admin_service(request: Request) -> AdminService:
-    service: AdminService = request.state.services.admin
-    return service
-
-
-AdminServiceDep = Annotated[AdminService, Depends(_admin_service)]
-NextPath = Annotated[str | None, Query(alias="next", max_length=2000)]
-
-
 @router.get("/")
 async def home(request: Request, viewer: SignedInViewer, web: Web, session: DbSession) -> Response:
-    checklist = plex = None
+    extensions = web.extensions
+    checklist, notes = None, []
     if viewer.user.is_admin:
-        services = request.state.services
-        plex = await plex_readiness(
-            session,
-            viewer.user,
-            connections=services.connections,
-            library_sync=services.library_sync,
-        )
         address = web.settings.public_url or str(request.base_url).rstrip("/")
-        checklist = await setup_checklist(
-            session, viewer.user, plex, users=services.admin, address=address
+        checklist = await extensions.setup_checklist(
+            HomeContext(request, session, viewer.user, address)
         )
+        notes = [s.holds_up for s in checklist.steps if s.holds_up and s.state != "done"]
     return web.render(
         request,
         "home.html",
         viewer,
         title="Home",
-        cards=home_cards(viewer.user),
+        cards=extensions.home_cards(viewer.user, notes),
         checklist=None if checklist is None or checklist.complete else checklist,
-        plex=plex,
     )
-
-
-@router.get("/login")
-async def login(
-    request: Request, viewer: OptionalViewer, web: Web, next_path: NextPath = None
-) -> Response:
-    target = safe_next(next_path)
-    if viewer is not None:
-        pending = viewer.user.requires_password_change
-        raise PageRedirect(CHANGE_PASSWORD_PATH if pending else target, viewer=viewer)
-    return opens_plex_window(web.render(request, "login.html", None, title="Sign in", next=target))
-
-
-@router.get(DONE_PATH)
-async def plex_done(request: Request, web: Web) -> Response:
-    """Where plex.tv sends its sign-in window after approval (`plex_return`): no session needed,
-    and nothing from the request is shown."""
-    return web.render(request, "plex_done.html", None, title="Plex approved MediaNest")
-
-
-@router.get("/forgot-password")
-async def forgot_password(request: Request, web: Web) -> Response:
-    return web.render(request, "forgot_password.html", None, title="Forgot your password?")
-
-
-@router.get("/reset-password")
-async def reset_password(request: Request, web: Web) -> Response:
-    return web.render(request, "reset_password.html", None, title="Choose a new password")
-
-
-@router.get("/change-password")
-async def change_password(request: Request, viewer: PendingViewer, web: Web) -> Response:
-    if not viewer.user.requires_password_change:
-        raise PageRedirect("/account#password", viewer=viewer)
-    return web.render(
-        request, "change_password.html", viewer, title="Choose your password", plain=True
-    )
-
-
-@router.get("/account")
-async def account(
-    request: Request,
-    viewer: SignedInViewer,
-    web: Web,
-    session: DbSession,
-    auth: AuthServiceDep,
-) -> Response:
-    devices = await auth.sessions.list_for_user(session, viewer.user.id)
-    return web.render(request, "account.html", viewer, title="Your account", devices=devices)
 
 
 @router.get("/help")
@@ -131,41 +58,19 @@ async def help_page(request: Request, viewer: OptionalViewer, web: Web) -> Respo
     return web.render(request, "help.html", viewer, title="Help", links=web.settings.help_links)
 
 
-@router.get("/admin/audit-log")
-async def audit_log(
-    request: Request,
-    viewer: AdminViewer,
-    web: Web,
-    session: DbSession,
-    admin: AdminServiceDep,
-    page: Annotated[int, Query(ge=1)] = 1,
-    action: Annotated[str | None, Query(max_length=100)] = None,
-    actor: Annotated[str | None, Query(max_length=100)] = None,
-) -> Response:
-    entries, total = await admin.audit_log(
-        session, page=page, page_size=AUDIT_PAGE_SIZE, actor=actor or None, action=action or None
-    )
-    return web.render(
-        request,
-        "audit_log.html",
-        viewer,
-        title="Audit log",
-        entries=entries,
-        total=total,
-        page=page,
-        pages=max(1, math.ceil(total / AUDIT_PAGE_SIZE)),
-        action=action or "",
-        actor=actor or "",
-        actions=AUDIT_ACTIONS,
-    )
+def _cards(_: Principal) -> Sequence[HomeCard]:
+    return (HELP_CARD,)
 
 
-def install_web(app: FastAPI, settings: Settings) -> PageRenderer:
-    """Add the pages and their static files to `app`; returns the error page renderer for
-    `install_error_handlers`."""
+def install_web(app: FastAPI, settings: Settings) -> WebShell:
+    """Add the shell to `app`: its static files, Home and Help, and the extension points the
+    domains' page installers then register with. Its `render_error` is the error page renderer
+    for `install_error_handlers`."""
     shell = WebShell(settings)
+    shell.extensions.add_nav(HOME, HELP)
+    shell.extensions.add_home_cards(_cards)
     app.state.web = shell
-    app.mount(STATIC_PREFIX, VersionedStaticFiles(directory=STATIC_DIR), name="static")
+    app.mount(STATIC_PREFIX, shell.static, name="static")
     attach(app, router)
     app.add_exception_handler(PageRedirect, page_redirect)
-    return shell.render_error
+    return shell

@@ -18,15 +18,16 @@ from starlette.templating import Jinja2Templates
 from medianest.auth.deps import optional_principal
 from medianest.config import Settings
 from medianest.core.context import correlation_id
-from medianest.core.errors import MediaNestError
+from medianest.core.errors import MediaNestError, NotConnected
 from medianest.web import humanize
-from medianest.web.assets import AssetManifest
-from medianest.web.features import navigation, ready
+from medianest.web.assets import AssetManifest, StaticAssets
+from medianest.web.extensions import Extensions
 from medianest.web.viewer import (
     CHANGE_PASSWORD_PATH,
     PageRedirect,
     Viewer,
     login_url,
+    viewer_of,
 )
 
 log = structlog.get_logger(__name__)
@@ -69,8 +70,17 @@ class WebShell:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.assets = AssetManifest()
+        self.static = StaticAssets()
+        self.extensions = Extensions()
+        self._domain_templates: dict[str, jinja2.BaseLoader] = {}
         env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+            # The shell's own templates by their name, a domain's as "<domain>/<name>".
+            loader=jinja2.ChoiceLoader(
+                [
+                    jinja2.FileSystemLoader(TEMPLATES_DIR),
+                    jinja2.PrefixLoader(self._domain_templates),
+                ]
+            ),
             autoescape=True,
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
@@ -79,12 +89,21 @@ class WebShell:
             auto_reload=settings.env == "development",
         )
         env.globals["static"] = self.assets.url
-        env.globals["ready"] = ready
+        env.globals["ready"] = self.extensions.has_pages
         env.filters["relative_time"] = humanize.relative_time
         env.filters["initials"] = humanize.initials
         env.filters["avatar_colour"] = humanize.avatar_colour
-        env.filters["audit_action"] = humanize.audit_action
         self.templates = Jinja2Templates(env=env)
+
+    def add_domain(self, name: str, folder: Path) -> None:
+        """Serve the `templates/` of a domain's `folder` as "<name>/<template>", and its
+        `static/` under /static/<name>/ (versioned as `static("<name>/<path>")`)."""
+        templates, static = folder / "templates", folder / "static"
+        if templates.is_dir():
+            self._domain_templates[name] = jinja2.FileSystemLoader(templates)
+        if static.is_dir():
+            self.assets.add(name, static)
+            self.static.add(name, static)
 
     def render(
         self,
@@ -103,7 +122,8 @@ class WebShell:
             {
                 "title": title,
                 "user": user,
-                "nav": navigation(user),
+                "nav": self.extensions.navigation(user),
+                "layout_parts": self.extensions.layout_parts(user),
                 "theme": theme_of(request),
                 "path": request.url.path,
                 **context,
@@ -115,6 +135,23 @@ class WebShell:
         if viewer is not None:
             viewer.apply_cookies(response, request)
         return response
+
+    def render_not_connected(
+        self, request: Request, viewer: Viewer, error: NotConnected
+    ) -> Response:
+        """The page a signed-in person gets when what they opened needs a service nobody
+        connected yet: the full layout (they did nothing wrong and an administrator can fix
+        it), with where to connect it, rather than the outage page."""
+        page = self.extensions.not_connected_page(error.service)
+        return self.render(
+            request,
+            "not_connected.html",
+            viewer,
+            title=page.title,
+            status_code=error.status,
+            page=page,
+            connect_at=error.connect_at,
+        )
 
     async def render_error(
         self, request: Request, status: int, code: str, message: str
@@ -146,19 +183,26 @@ _PASSED_ON = (MediaNestError, StarletteHTTPException, RequestValidationError, Pa
 class PageRoute(APIRoute):
     """A page route whose unexpected failure is answered with the 500 page, not JSON.
 
-    Errors with a meaning of their own are passed on to the app's handlers as usual."""
+    A service not connected yet is explained to a signed-in person on a page of its own
+    (`WebShell.render_not_connected`). Other errors with a meaning of their own are passed on
+    to the app's handlers as usual."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
 
         async def guarded(request: Request) -> Response:
+            shell: WebShell = request.app.state.web
             try:
                 return await handler(request)
+            except NotConnected as exc:
+                viewer = viewer_of(request)
+                if viewer is None:
+                    raise
+                return shell.render_not_connected(request, viewer, exc)
             except _PASSED_ON:
                 raise
             except Exception:
                 log.exception("web.page_failed", path=request.url.path)
-                shell: WebShell = request.app.state.web
                 return await shell.render_error(
                     request, 500, "INTERNAL_ERROR", MediaNestError.message
                 )

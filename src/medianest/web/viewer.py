@@ -136,9 +136,19 @@ async def pending_viewer(
     return viewer
 
 
-async def signed_in_viewer(viewer: Annotated[Viewer, Depends(pending_viewer)]) -> Viewer:
+async def signed_in_viewer(
+    request: Request, viewer: Annotated[Viewer, Depends(pending_viewer)]
+) -> Viewer:
     if viewer.user.requires_password_change:
         raise PageRedirect(CHANGE_PASSWORD_PATH, viewer=viewer)
+    # Kept for the page route, which renders a page of its own for this viewer on some errors.
+    request.state.signed_in_viewer = viewer
+    return viewer
+
+
+def viewer_of(request: Request) -> Viewer | None:
+    """The signed-in viewer this request's page was being rendered for, if it got that far."""
+    viewer: Viewer | None = getattr(request.state, "signed_in_viewer", None)
     return viewer
 
 

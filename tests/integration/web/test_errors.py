@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from medianest.core.errors import UpstreamUnavailable
+from medianest.core.errors import NotConnected, UpstreamUnavailable
 from medianest.web.shell import PageRoute
+from medianest.web.viewer import SignedInViewer
 from tests.integration.web.conftest import MEMBER_PASSWORD, PAGE, AppFactory, browse
 
 
@@ -19,6 +20,10 @@ def _add_failing_pages(app: FastAPI) -> None:
     @router.get("/needs-overseerr")
     async def needs_overseerr() -> None:
         raise UpstreamUnavailable("Overseerr")
+
+    @router.get("/requests")
+    async def requests(viewer: SignedInViewer) -> None:
+        raise NotConnected("Overseerr", "Overseerr is not connected.", connect_at="/admin/seerr")
 
     app.include_router(router)
 
@@ -99,3 +104,26 @@ class TestFailures:
 
         assert response.status_code == 401
         assert response.json()["error"]["code"] == "UNAUTHORIZED"
+
+
+class TestNotConnected:
+    async def test_a_service_nobody_connected_is_explained_in_the_full_layout(
+        self, make_app: AppFactory
+    ) -> None:
+        app = make_app()
+        _add_failing_pages(app)
+        async with browse(app) as browser:
+            anonymous = await browser.page("/requests")
+            await browser.set_up_admin()
+            admin = await browser.page("/requests")
+            await browser.add_member("bob")
+            await browser.sign_in("bob", MEMBER_PASSWORD)
+            member = await browser.page("/requests")
+
+        assert anonymous.status_code == 303
+        assert admin.status_code == member.status_code == 503
+        assert "MediaNest isn't connected to Overseerr yet" in admin.text
+        assert 'href="/admin/seerr"' in admin.text
+        assert 'aria-label="Main"' in admin.text
+        assert 'href="/admin/seerr"' not in member.text
+        assert "Nothing to do on your side" in member.text

@@ -57,7 +57,9 @@ class TestPlexDonePage:
             response = await browser.page(DONE)
             parsed = _Scripts()
             parsed.feed(response.text)
-            closer = next(s for s in parsed.sources if s.startswith("/static/js/plex_done.js?v="))
+            closer = next(
+                s for s in parsed.sources if s.startswith("/static/auth/js/plex_done.js?v=")
+            )
             script = await browser.http.get(closer)
 
         assert response.headers["content-security-policy"] == DEFAULT_CSP
