@@ -20,8 +20,6 @@ One `PlexServerClient` (one connection pool) per server address serves every use
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 import uuid
 from collections.abc import Callable
@@ -37,6 +35,7 @@ from medianest.config import Settings
 from medianest.core.cache import CacheService
 from medianest.core.errors import Forbidden, NotConnected
 from medianest.core.metrics import Metrics
+from medianest.core.poller import Poller
 from medianest.core.resilience import Breakers
 from medianest.core.security import DecryptionError, EncryptionService
 from medianest.plex.client import (
@@ -143,12 +142,16 @@ class PlexCallers:
         self._client_identifier = client_identifier
         self._idle_seconds = idle_seconds
         self._max_age = max_age
-        self._cleanup_interval = cleanup_interval
         self._clock = clock
         self._clients: dict[str, PlexServerClient] = {}
         self._machine_ids: dict[str, str] = {}
         self._pool: dict[uuid.UUID, _Held] = {}
-        self._cleanup: asyncio.Task[None] | None = None
+        self._cleanup = Poller(
+            "plex-token-cleanup",
+            self._evict_idle_now,
+            interval=cleanup_interval,
+            first_delay=cleanup_interval,
+        )
 
     @property
     def pooled(self) -> int:
@@ -159,17 +162,10 @@ class PlexCallers:
 
     def start_cleanup_timer(self) -> None:
         """Evict idle users' tokens every `cleanup_interval` seconds until `aclose()`."""
-        if self._cleanup is None or self._cleanup.done():
-            self._cleanup = asyncio.get_running_loop().create_task(
-                self._evict_idle_regularly(), name="plex-token-cleanup"
-            )
+        self._cleanup.start()
 
     async def aclose(self) -> None:
-        if self._cleanup is not None:
-            self._cleanup.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._cleanup
-            self._cleanup = None
+        await self._cleanup.stop()
         clients, self._clients = list(self._clients.values()), {}
         for client in clients:
             await client.aclose()
@@ -197,12 +193,11 @@ class PlexCallers:
         self._pool.clear()
         self._machine_ids.clear()
 
-    async def _evict_idle_regularly(self) -> None:
-        while True:
-            await asyncio.sleep(self._cleanup_interval)
-            evicted = self.evict_idle()
-            if evicted:
-                log.debug("plex.user_tokens_evicted", count=evicted, held=len(self._pool))
+    async def _evict_idle_now(self) -> int:
+        evicted = self.evict_idle()
+        if evicted:
+            log.debug("plex.user_tokens_evicted", count=evicted, held=len(self._pool))
+        return evicted
 
     # Callers
 

@@ -19,8 +19,6 @@ changes nothing about when the next sync is due.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -36,6 +34,7 @@ from medianest.core.audit import Actor, AuditService
 from medianest.core.db import Database, utc_now
 from medianest.core.errors import MediaNestError
 from medianest.core.jobs import Job, JobStatus
+from medianest.core.poller import Poller
 from medianest.core.queue import STALE_AFTER as JOB_STALE_AFTER
 from medianest.core.queue import JobQueue
 from medianest.plex.index_jobs import (
@@ -107,9 +106,8 @@ class LibrarySync:
         self._connect = connect
         self._audit = audit
         self._interval = timedelta(minutes=interval_minutes) if interval_minutes else None
-        self._tick_seconds = tick_seconds
         self._clock = clock
-        self._scheduler: asyncio.Task[None] | None = None
+        self._scheduler = Poller("plex-index-scheduler", self.tick, interval=tick_seconds)
         self._waiting_for_plex = False
         register_index_jobs(queue, index, connect, on_changed=on_changed)
 
@@ -191,18 +189,11 @@ class LibrarySync:
     def start_scheduler(self) -> None:
         """Tick now and every `tick_seconds` until `stop()`; does nothing when scheduled syncs
         are off."""
-        if self._interval is None or (self._scheduler is not None and not self._scheduler.done()):
-            return
-        self._scheduler = asyncio.get_running_loop().create_task(
-            self._tick_regularly(), name="plex-index-scheduler"
-        )
+        if self._interval is not None:
+            self._scheduler.start()
 
     async def stop(self) -> None:
-        if self._scheduler is not None:
-            self._scheduler.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._scheduler
-            self._scheduler = None
+        await self._scheduler.stop()
 
     async def tick(self) -> SyncKind | None:
         """Enqueue the sync that is due, if any, and say which.
@@ -228,15 +219,6 @@ class LibrarySync:
             job_id = await self._queue.enqueue(session, _JOBS[kind])
         log.info("plex.index_sync_enqueued", kind=kind, reason="scheduled", job_id=str(job_id))
         return kind
-
-    async def _tick_regularly(self) -> None:
-        while True:
-            try:
-                await self.tick()
-            except Exception as exc:
-                # The database being away costs this tick only.
-                log.warning("plex.index_scheduler_tick_failed", error=type(exc).__name__)
-            await asyncio.sleep(self._tick_seconds)
 
     def _due(
         self, now: datetime, jobs: _Jobs, *, never_synced: bool, interval: timedelta
