@@ -32,7 +32,6 @@ from medianest.auth.deps import (
 from medianest.auth.mailer import Mailer
 from medianest.auth.passwords import PasswordHasher
 from medianest.auth.plex_access import build_plex_server_access
-from medianest.auth.plex_oauth import build_plex_tv_client
 from medianest.auth.router import NEVER_LIMITED, session_route
 from medianest.auth.router import router as auth_router
 from medianest.auth.service import AuthService
@@ -58,6 +57,7 @@ from medianest.core.ratelimit import LimitName
 from medianest.core.routing import attach, serve_first
 from medianest.core.secret_file import with_secrets
 from medianest.core.security import EncryptionService, TokenHasher
+from medianest.integrations.plex.tv import build_plex_tv_client
 from medianest.plex.admin_router import router as plex_admin_router
 from medianest.plex.client import PlexServerClient
 from medianest.plex.router import IMAGE_PATH

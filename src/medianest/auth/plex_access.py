@@ -18,18 +18,13 @@ import httpx
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from medianest.auth.plex_oauth import (
-    PLEX_TV,
-    InvalidPlexToken,
-    PlexAccount,
-    PlexTvClient,
-    plex_tv_headers,
-)
 from medianest.config import Settings
 from medianest.core.errors import UpstreamUnavailable
 from medianest.core.http import create_http_client
 from medianest.core.metrics import Metrics
 from medianest.core.resilience import Breakers, Upstream
+from medianest.integrations.plex.errors import PLEX_TV, InvalidPlexToken
+from medianest.integrations.plex.tv import PlexAccount, PlexTvClient, plex_tv_headers
 
 log = structlog.get_logger(__name__)
 

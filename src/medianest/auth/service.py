@@ -22,7 +22,6 @@ from medianest.auth.errors import (
 from medianest.auth.models import Role, User, UserStatus
 from medianest.auth.passwords import PasswordHasher
 from medianest.auth.plex_access import AccessDecision, PlexServerAccess
-from medianest.auth.plex_oauth import PinNotFound, PlexAccount, PlexPin, PlexTvClient
 from medianest.auth.sessions import IssuedSession, Principal, SessionService
 from medianest.auth.two_factor import consume_backup_code, matching_step
 from medianest.core.audit import Actor, AuditService
@@ -30,6 +29,8 @@ from medianest.core.cache import CacheService
 from medianest.core.db import Database, utc_now
 from medianest.core.errors import NotFound, Unauthorized
 from medianest.core.security import EncryptionService, TokenHasher, random_token
+from medianest.integrations.plex.errors import PinNotFound
+from medianest.integrations.plex.tv import PlexAccount, PlexPin, PlexTvClient
 
 log = structlog.get_logger(__name__)
 

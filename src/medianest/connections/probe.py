@@ -17,10 +17,11 @@ import httpx
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from medianest.auth.plex_oauth import InvalidPlexToken, PlexTvClient, plex_tv_headers
 from medianest.config import Settings
 from medianest.core.errors import UpstreamTimeout, UpstreamUnavailable
 from medianest.core.http import create_http_client
+from medianest.integrations.plex.errors import InvalidPlexToken
+from medianest.integrations.plex.tv import PlexTvClient, plex_tv_headers
 
 log = structlog.get_logger(__name__)
 

@@ -22,7 +22,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from medianest.auth.models import User
 from medianest.auth.plex_access import PlexServerAccess
-from medianest.auth.plex_oauth import InvalidPlexToken, PlexAccount, PlexResource, PlexTvClient
 from medianest.auth.service import AuthService
 from medianest.auth.sessions import Principal
 from medianest.connections.models import PLEX, ServiceConnection
@@ -33,6 +32,8 @@ from medianest.core.bus import Bus
 from medianest.core.db import Database, utc_now
 from medianest.core.errors import Conflict, ValidationFailed
 from medianest.core.security import DecryptionError, EncryptionService
+from medianest.integrations.plex.errors import InvalidPlexToken
+from medianest.integrations.plex.tv import PlexAccount, PlexResource, PlexTvClient
 from medianest.plex.service import PlexService
 
 log = structlog.get_logger(__name__)

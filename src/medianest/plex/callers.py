@@ -32,7 +32,6 @@ from sqlalchemy import select
 
 from medianest.auth.models import User, UserStatus
 from medianest.auth.plex_access import PLEX_SERVER, ConnectionSource
-from medianest.auth.plex_oauth import InvalidPlexToken, PlexTvClient
 from medianest.auth.sessions import Principal
 from medianest.config import Settings
 from medianest.core.cache import CacheService
@@ -41,6 +40,8 @@ from medianest.core.errors import Forbidden, UpstreamUnavailable
 from medianest.core.metrics import Metrics
 from medianest.core.resilience import Breakers
 from medianest.core.security import DecryptionError, EncryptionService
+from medianest.integrations.plex.errors import InvalidPlexToken
+from medianest.integrations.plex.tv import PlexTvClient
 from medianest.plex.client import (
     PlexAccessDenied,
     PlexServerClient,

@@ -25,12 +25,12 @@ import httpx
 import structlog
 
 from medianest.auth.plex_access import PLEX_SERVER
-from medianest.auth.plex_oauth import plex_tv_headers
 from medianest.config import Settings
 from medianest.core.errors import Forbidden, NotFound, UpstreamUnavailable, ValidationFailed
 from medianest.core.http import create_http_client
 from medianest.core.metrics import Metrics
 from medianest.core.resilience import Breakers, Upstream
+from medianest.integrations.plex.tv import plex_tv_headers
 from medianest.plex import wire
 from medianest.plex.schemas import (
     Collection,

@@ -35,7 +35,6 @@ import structlog
 from pydantic import TypeAdapter
 
 from medianest.auth.plex_access import ConnectionSource
-from medianest.auth.plex_oauth import PlexTvClient
 from medianest.auth.sessions import Principal
 from medianest.config import Settings
 from medianest.core.cache import CacheService
@@ -44,6 +43,7 @@ from medianest.core.errors import UpstreamTimeout, UpstreamUnavailable, Validati
 from medianest.core.metrics import Metrics
 from medianest.core.resilience import Breakers
 from medianest.core.security import EncryptionService
+from medianest.integrations.plex.tv import PlexTvClient
 from medianest.plex.callers import (
     CLEANUP_INTERVAL,
     IDLE_SECONDS,

@@ -18,12 +18,13 @@ from medianest.auth.plex_access import (
     build_plex_server_access,
     settings_connection,
 )
-from medianest.auth.plex_oauth import PLEX_TV, PlexAccount, PlexTvClient, build_plex_tv_client
 from medianest.config import Settings
 from medianest.core.errors import UpstreamTimeout, UpstreamUnavailable
 from medianest.core.http import create_http_client
 from medianest.core.metrics import Metrics
 from medianest.core.resilience import Breakers, Upstream
+from medianest.integrations.plex.errors import PLEX_TV
+from medianest.integrations.plex.tv import PlexAccount, PlexTvClient, build_plex_tv_client
 from tests.conftest import SettingsFactory
 from tests.fakes.plex_server import FakePlexServer
 from tests.fakes.plex_tv import FakePlexTv

@@ -15,7 +15,6 @@ import redis
 
 from medianest.auth.models import Role, User
 from medianest.auth.plex_access import settings_connection
-from medianest.auth.plex_oauth import build_plex_tv_client
 from medianest.auth.sessions import Principal
 from medianest.config import Settings
 from medianest.core.cache import CacheService, create_cache
@@ -24,6 +23,7 @@ from medianest.core.errors import UpstreamTimeout, UpstreamUnavailable, Validati
 from medianest.core.metrics import Metrics
 from medianest.core.resilience import Breakers
 from medianest.core.security import EncryptionService
+from medianest.integrations.plex.tv import build_plex_tv_client
 from medianest.plex.callers import NotSharedWithYou, PlexNotConnected, PlexSignInRequired
 from medianest.plex.client import (
     CollectionNotFound,

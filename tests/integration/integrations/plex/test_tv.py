@@ -13,17 +13,16 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from medianest import __version__
-from medianest.auth.plex_oauth import (
+from medianest.core.errors import UpstreamTimeout, UpstreamUnavailable
+from medianest.core.metrics import Metrics
+from medianest.core.resilience import Breakers
+from medianest.integrations.plex.errors import (
     PLEX_TV,
     InvalidPlexToken,
     PinNotFound,
     PlexRateLimited,
-    PlexTvClient,
-    build_plex_tv_client,
 )
-from medianest.core.errors import UpstreamTimeout, UpstreamUnavailable
-from medianest.core.metrics import Metrics
-from medianest.core.resilience import Breakers
+from medianest.integrations.plex.tv import PlexTvClient, build_plex_tv_client
 from tests.conftest import SettingsFactory
 from tests.fakes.plex_tv import PAYLOADS, FakePlexTv, client_resource, server_resource
 

@@ -20,20 +20,20 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from medianest import __version__
 from medianest.config import Settings
-from medianest.core.errors import (
-    RateLimited,
-    Unauthorized,
-    UpstreamUnavailable,
-    ValidationFailed,
-)
+from medianest.core.errors import UpstreamUnavailable
 from medianest.core.http import create_http_client
 from medianest.core.metrics import Metrics
 from medianest.core.resilience import Breakers, Upstream
 from medianest.core.schemas import ApiModel
+from medianest.integrations.plex.errors import (
+    PLEX_TV,
+    InvalidPlexToken,
+    PinNotFound,
+    PlexRateLimited,
+)
 
 log = structlog.get_logger(__name__)
 
-PLEX_TV = "plex.tv"
 PRODUCT = "MediaNest"
 # How MediaNest describes itself to Plex: shown on the consent page and in the account's
 # "Authorized Devices". The same values go in the headers and in the auth page's context.
@@ -59,29 +59,6 @@ def plex_tv_headers(client_identifier: str) -> dict[str, str]:
         "X-Plex-Model": _MODEL,
         "X-Plex-Language": "en",
     }
-
-
-# Errors
-
-
-class PinNotFound(ValidationFailed):
-    """plex.tv no longer knows the PIN: it expired, or was never created by this install."""
-
-    code = "INVALID_PIN"
-    message = "This sign-in link has expired. Start again."
-
-
-class PlexRateLimited(RateLimited):
-    message = "Plex is asking MediaNest to check less often. Try again in a few seconds."
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(retry_after=retry_after)
-
-
-class InvalidPlexToken(Unauthorized):
-    """plex.tv refused a user's token (expired, revoked, or a password reset since)."""
-
-    message = "Plex did not accept the sign-in. Try again."
 
 
 # Schemas
