@@ -57,9 +57,9 @@ from medianest.core.ratelimit import LimitName
 from medianest.core.routing import attach, serve_first
 from medianest.core.secret_file import with_secrets
 from medianest.core.security import EncryptionService, TokenHasher
+from medianest.integrations.plex.server import PlexServerClient
 from medianest.integrations.plex.tv import build_plex_tv_client
 from medianest.plex.admin_router import router as plex_admin_router
-from medianest.plex.client import PlexServerClient
 from medianest.plex.router import IMAGE_PATH
 from medianest.plex.router import router as plex_router
 from medianest.plex.service import PlexService

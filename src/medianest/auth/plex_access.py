@@ -23,12 +23,11 @@ from medianest.core.errors import UpstreamUnavailable
 from medianest.core.http import create_http_client
 from medianest.core.metrics import Metrics
 from medianest.core.resilience import Breakers, Upstream
-from medianest.integrations.plex.errors import PLEX_TV, InvalidPlexToken
+from medianest.integrations.plex.errors import PLEX_SERVER, PLEX_TV, InvalidPlexToken
 from medianest.integrations.plex.tv import PlexAccount, PlexTvClient, plex_tv_headers
 
 log = structlog.get_logger(__name__)
 
-PLEX_SERVER = "Plex"
 SERVER_FACTS_TTL = 600.0
 
 

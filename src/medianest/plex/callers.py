@@ -31,7 +31,7 @@ import structlog
 from sqlalchemy import select
 
 from medianest.auth.models import User, UserStatus
-from medianest.auth.plex_access import PLEX_SERVER, ConnectionSource
+from medianest.auth.plex_access import ConnectionSource
 from medianest.auth.sessions import Principal
 from medianest.config import Settings
 from medianest.core.cache import CacheService
@@ -40,14 +40,10 @@ from medianest.core.errors import Forbidden, UpstreamUnavailable
 from medianest.core.metrics import Metrics
 from medianest.core.resilience import Breakers
 from medianest.core.security import DecryptionError, EncryptionService
-from medianest.integrations.plex.errors import InvalidPlexToken
+from medianest.integrations.plex.errors import PLEX_SERVER, InvalidPlexToken, PlexAccessDenied
+from medianest.integrations.plex.server import PlexServerClient, build_plex_server_client
+from medianest.integrations.plex.transport import PlexUserToken
 from medianest.integrations.plex.tv import PlexTvClient
-from medianest.plex.client import (
-    PlexAccessDenied,
-    PlexServerClient,
-    PlexUserToken,
-    build_plex_server_client,
-)
 
 log = structlog.get_logger(__name__)
 

@@ -43,6 +43,13 @@ from medianest.core.errors import UpstreamTimeout, UpstreamUnavailable, Validati
 from medianest.core.metrics import Metrics
 from medianest.core.resilience import Breakers
 from medianest.core.security import EncryptionService
+from medianest.integrations.plex.errors import (
+    CollectionNotFound,
+    ImageNotFound,
+    ItemNotFound,
+    LibraryNotFound,
+    PlexAccessDenied,
+)
 from medianest.integrations.plex.tv import PlexTvClient
 from medianest.plex.callers import (
     CLEANUP_INTERVAL,
@@ -53,13 +60,6 @@ from medianest.plex.callers import (
     PlexCallers,
     PlexNotConnected,
     scope_of,
-)
-from medianest.plex.client import (
-    CollectionNotFound,
-    ImageNotFound,
-    ItemNotFound,
-    LibraryNotFound,
-    PlexAccessDenied,
 )
 from medianest.plex.degraded import HELD_PREFIX, Fallback, HeldAnswers
 from medianest.plex.images import MAX_SIDE, Image, ImageDiskCache, PlexImages, parse_image_path

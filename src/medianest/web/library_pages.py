@@ -23,8 +23,8 @@ from starlette.responses import Response
 from medianest.core.db import utc_now
 from medianest.core.errors import UpstreamTimeout, UpstreamUnavailable
 from medianest.core.routing import attach
+from medianest.integrations.plex.errors import LibraryNotFound
 from medianest.plex.callers import PlexNotConnected
-from medianest.plex.client import LibraryNotFound
 from medianest.plex.deps import PlexServiceDep
 from medianest.plex.schemas import ItemDetail, Library, LibraryItem
 from medianest.plex.service import MAX_QUERY_LENGTH, Cached, ItemOrder, PlexService

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 from medianest.auth.plex_access import (
-    PLEX_SERVER,
     AccessDecision,
     ConnectionSource,
     PlexServerAccess,
@@ -23,7 +22,7 @@ from medianest.core.errors import UpstreamTimeout, UpstreamUnavailable
 from medianest.core.http import create_http_client
 from medianest.core.metrics import Metrics
 from medianest.core.resilience import Breakers, Upstream
-from medianest.integrations.plex.errors import PLEX_TV
+from medianest.integrations.plex.errors import PLEX_SERVER, PLEX_TV
 from medianest.integrations.plex.tv import PlexAccount, PlexTvClient, build_plex_tv_client
 from tests.conftest import SettingsFactory
 from tests.fakes.plex_server import FakePlexServer

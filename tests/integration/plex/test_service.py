@@ -23,9 +23,7 @@ from medianest.core.errors import UpstreamTimeout, UpstreamUnavailable, Validati
 from medianest.core.metrics import Metrics
 from medianest.core.resilience import Breakers
 from medianest.core.security import EncryptionService
-from medianest.integrations.plex.tv import build_plex_tv_client
-from medianest.plex.callers import NotSharedWithYou, PlexNotConnected, PlexSignInRequired
-from medianest.plex.client import (
+from medianest.integrations.plex.errors import (
     CollectionNotFound,
     ImageNotFound,
     InvalidImagePath,
@@ -34,8 +32,10 @@ from medianest.plex.client import (
     PathOutsideLibrary,
     PlexAccessDenied,
     PlexRejected,
-    PlexUserToken,
 )
+from medianest.integrations.plex.transport import PlexUserToken
+from medianest.integrations.plex.tv import build_plex_tv_client
+from medianest.plex.callers import NotSharedWithYou, PlexNotConnected, PlexSignInRequired
 from medianest.plex.images import Image, ImageDiskCache
 from medianest.plex.service import PlexService
 from tests.conftest import SettingsFactory

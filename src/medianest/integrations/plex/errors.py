@@ -5,9 +5,17 @@ Meanings that belong to a domain (who may sign in, who may browse) are declared 
 
 from __future__ import annotations
 
-from medianest.core.errors import RateLimited, Unauthorized, ValidationFailed
+from medianest.core.errors import (
+    Forbidden,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+    UpstreamUnavailable,
+    ValidationFailed,
+)
 
 PLEX_TV = "plex.tv"
+PLEX_SERVER = "Plex"
 
 
 # plex.tv
@@ -31,3 +39,59 @@ class InvalidPlexToken(Unauthorized):
     """plex.tv refused a user's token (expired, revoked, or a password reset since)."""
 
     message = "Plex did not accept the sign-in. Try again."
+
+
+# The Plex Media Server
+
+
+class ItemNotFound(NotFound):
+    message = "This title is not on the Plex server any more, or is not shared with you."
+
+
+class LibraryNotFound(NotFound):
+    message = "This Plex library does not exist, or is not shared with you."
+
+
+class CollectionNotFound(NotFound):
+    message = "This collection (or that item in it) is not on the Plex server."
+
+
+class ImageNotFound(NotFound):
+    message = "Plex has no such image."
+
+
+class PlexAccessDenied(Forbidden):
+    message = "The Plex server no longer accepts your Plex account. Sign in with Plex again."
+
+
+class PlexRejected(ValidationFailed):
+    """Plex answered 400: it found the request invalid."""
+
+    message = "Plex refused this request as invalid."
+
+
+class PathOutsideLibrary(ValidationFailed):
+    message = "Plex can only scan folders of the library."
+
+
+class InvalidImagePath(ValidationFailed):
+    message = "Only Plex library images (paths starting with /library/) can be shown."
+
+
+class PlexUnexpectedAnswer(UpstreamUnavailable):
+    """The server answered with a status that call never gets from Plex."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            PLEX_SERVER,
+            "Plex answered in a way MediaNest did not expect. Try again in a few minutes.",
+        )
+
+
+class PlexUnreadableAnswer(UpstreamUnavailable):
+    """The server answered, but nothing MediaNest can read as Plex's."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            PLEX_SERVER, "Plex sent an answer MediaNest could not read. Try again in a few minutes."
+        )

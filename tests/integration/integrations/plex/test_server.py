@@ -10,7 +10,7 @@ from urllib.parse import parse_qs
 import pytest
 
 from medianest.core.errors import UpstreamTimeout, UpstreamUnavailable, ValidationFailed
-from medianest.plex.client import (
+from medianest.integrations.plex.errors import (
     CollectionNotFound,
     ImageNotFound,
     InvalidImagePath,
@@ -19,9 +19,9 @@ from medianest.plex.client import (
     PathOutsideLibrary,
     PlexAccessDenied,
     PlexRejected,
-    PlexServerClient,
-    PlexUserToken,
 )
+from medianest.integrations.plex.server import PlexServerClient
+from medianest.integrations.plex.transport import PlexUserToken
 from tests.conftest import SettingsFactory
 from tests.fakes.plex_server import OWNER_TOKEN, FakePlexServer, png_size
 from tests.support.plex import CLIENT_ID, server_client
