@@ -31,7 +31,7 @@ from medianest.auth.deps import (
 )
 from medianest.auth.mailer import Mailer
 from medianest.auth.passwords import PasswordHasher
-from medianest.auth.plex_access import build_plex_server_access
+from medianest.auth.plex_access import PlexServerAccess
 from medianest.auth.router import NEVER_LIMITED, session_route
 from medianest.auth.router import router as auth_router
 from medianest.auth.service import AuthService
@@ -58,6 +58,7 @@ from medianest.core.routing import attach, serve_first
 from medianest.core.secret_file import with_secrets
 from medianest.core.security import EncryptionService, TokenHasher
 from medianest.integrations.plex.server import PlexServerClient
+from medianest.integrations.plex.servers import PlexServers
 from medianest.integrations.plex.tv import build_plex_tv_client
 from medianest.plex.admin_router import router as plex_admin_router
 from medianest.plex.router import IMAGE_PATH
@@ -81,6 +82,7 @@ class Services:
     plex: PlexService
     connections: ConnectionService
     library_sync: LibrarySync
+    plex_servers: PlexServers
 
     async def start(self) -> None:
         """Background parts of the services; after the platform started."""
@@ -93,6 +95,8 @@ class Services:
         await self.connections.aclose()
         await self.plex.aclose()
         await self.auth.aclose()
+        # Last: sign-in, browsing and the sync all call the Plex server through these.
+        await self.plex_servers.aclose()
 
 
 class State(TypedDict):
@@ -122,9 +126,11 @@ def build_services(settings: Settings) -> Services:
     plex_tv = build_plex_tv_client(settings, platform.breakers, platform.metrics, client_identifier)
     # The Plex server the admin page connected (or the settings seeded): for sign-in and browsing.
     store = ConnectionStore(platform.db, encryption, settings)
-    plex_access = build_plex_server_access(
-        settings, plex_tv, platform.breakers, platform.metrics, connection=store.plex
+    # One client per Plex server address, for sign-in, browsing and the sync alike.
+    plex_servers = PlexServers(
+        settings, platform.breakers, platform.metrics, client_identifier=client_identifier
     )
+    plex_access = PlexServerAccess(plex_tv, plex_servers, store.plex)
     allowance = ProofAllowance(platform.limiter)
     auth = AuthService(
         db=platform.db,
@@ -157,14 +163,12 @@ def build_services(settings: Settings) -> Services:
         encryption=encryption,
         plex_tv=plex_tv,
         connection=store.plex,
-        breakers=platform.breakers,
-        metrics=platform.metrics,
-        client_identifier=client_identifier,
+        servers=plex_servers,
     )
     connections = ConnectionService(
         db=platform.db,
         store=store,
-        probe=PlexProbe(settings, plex_tv),
+        probe=PlexProbe(settings, plex_tv, plex_servers),
         encryption=encryption,
         audit=audit,
         bus=platform.bus,
@@ -189,7 +193,9 @@ def build_services(settings: Settings) -> Services:
         on_changed=plex.libraries_changed,
     )
     connections.add_on_connected(library_sync.on_connected)
-    return Services(platform, jwt, auth, account, admin, plex, connections, library_sync)
+    return Services(
+        platform, jwt, auth, account, admin, plex, connections, library_sync, plex_servers
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

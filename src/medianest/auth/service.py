@@ -90,7 +90,6 @@ class AuthService:
         self._plex_access = plex_access
 
     async def aclose(self) -> None:
-        await self._plex_access.aclose()
         await self._plex_tv.aclose()
 
     async def ensure_first_admin(self) -> bool:

@@ -138,7 +138,6 @@ class ConnectionService:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
             self._listener = None
-        await self._probe.aclose()
 
     def add_on_connected(self, callback: OnConnected) -> None:
         """Run `callback` (in the process that saved it) each time a Plex server is connected,

@@ -15,7 +15,8 @@ Finding a user's token costs a database read, a decryption and a plex.tv call, s
   (and this one after an eviction) skip plex.tv. It is never put in the cache in plain text:
   with Redis the cache is a shared server, not a place for secrets.
 
-One `PlexServerClient` (one connection pool) per server address serves every user.
+One `PlexServerClient` (one connection pool, from `PlexServers`) per server address serves every
+user, and sign-in too.
 """
 
 from __future__ import annotations
@@ -33,15 +34,13 @@ from sqlalchemy import select
 from medianest.auth.models import User, UserStatus
 from medianest.auth.plex_access import ConnectionSource
 from medianest.auth.sessions import Principal
-from medianest.config import Settings
 from medianest.core.cache import CacheService
 from medianest.core.db import Database
 from medianest.core.errors import Forbidden, UpstreamUnavailable
-from medianest.core.metrics import Metrics
-from medianest.core.resilience import Breakers
 from medianest.core.security import DecryptionError, EncryptionService
 from medianest.integrations.plex.errors import PLEX_SERVER, InvalidPlexToken, PlexAccessDenied
-from medianest.integrations.plex.server import PlexServerClient, build_plex_server_client
+from medianest.integrations.plex.server import PlexServerClient
+from medianest.integrations.plex.servers import PlexServers
 from medianest.integrations.plex.transport import PlexUserToken
 from medianest.integrations.plex.tv import PlexTvClient
 
@@ -113,34 +112,27 @@ class PlexCallers:
     def __init__(
         self,
         *,
-        settings: Settings,
         db: Database,
         cache: CacheService,
         encryption: EncryptionService,
         plex_tv: PlexTvClient,
         connection: ConnectionSource,
-        breakers: Breakers,
-        metrics: Metrics,
-        client_identifier: str,
+        servers: PlexServers,
         idle_seconds: float = IDLE_SECONDS,
         max_age: float = MAX_AGE,
         cleanup_interval: float = CLEANUP_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._settings = settings
         self._db = db
         self._cache = cache
         self._encryption = encryption
         self._plex_tv = plex_tv
         self._connection = connection
-        self._breakers = breakers
-        self._metrics = metrics
-        self._client_identifier = client_identifier
+        self._servers = servers
         self._idle_seconds = idle_seconds
         self._max_age = max_age
         self._cleanup_interval = cleanup_interval
         self._clock = clock
-        self._clients: dict[str, PlexServerClient] = {}
         self._machine_ids: dict[str, str] = {}
         self._pool: dict[uuid.UUID, _Held] = {}
         self._cleanup: asyncio.Task[None] | None = None
@@ -165,9 +157,6 @@ class PlexCallers:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._cleanup
             self._cleanup = None
-        clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            await client.aclose()
 
     def evict_idle(self) -> int:
         """Drop the tokens not used for `idle_seconds`, or held longer than `max_age`."""
@@ -207,17 +196,7 @@ class PlexCallers:
         if connection is None:
             raise PlexNotConnected
         url = connection.url.rstrip("/")
-        client = self._clients.get(url)
-        if client is None:
-            client = build_plex_server_client(
-                self._settings,
-                self._breakers,
-                self._metrics,
-                url=url,
-                client_identifier=self._client_identifier,
-            )
-            self._clients[url] = client
-        return PlexServer(url, client, connection.owner_token)
+        return PlexServer(url, self._servers.client(url), connection.owner_token)
 
     async def machine_identifier(self, server: PlexServer) -> str:
         found = self._machine_ids.get(server.url)

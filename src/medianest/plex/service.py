@@ -40,8 +40,6 @@ from medianest.config import Settings
 from medianest.core.cache import CacheService
 from medianest.core.db import Database
 from medianest.core.errors import UpstreamTimeout, UpstreamUnavailable, ValidationFailed
-from medianest.core.metrics import Metrics
-from medianest.core.resilience import Breakers
 from medianest.core.security import EncryptionService
 from medianest.integrations.plex.errors import (
     CollectionNotFound,
@@ -50,6 +48,7 @@ from medianest.integrations.plex.errors import (
     LibraryNotFound,
     PlexAccessDenied,
 )
+from medianest.integrations.plex.servers import PlexServers
 from medianest.integrations.plex.tv import PlexTvClient
 from medianest.plex.callers import (
     CLEANUP_INTERVAL,
@@ -144,9 +143,7 @@ class PlexService:
         encryption: EncryptionService,
         plex_tv: PlexTvClient,
         connection: ConnectionSource,
-        breakers: Breakers,
-        metrics: Metrics,
-        client_identifier: str,
+        servers: PlexServers,
         image_dir: Path | None = None,
         youtube_path: str | None = None,
         token_idle_seconds: float = IDLE_SECONDS,
@@ -160,15 +157,12 @@ class PlexService:
         self.index = LibraryIndex(db, sole_runner=settings.redis_url is None)
         self.held = HeldAnswers(cache, db, self.index)
         self.callers = PlexCallers(
-            settings=settings,
             db=db,
             cache=cache,
             encryption=encryption,
             plex_tv=plex_tv,
             connection=connection,
-            breakers=breakers,
-            metrics=metrics,
-            client_identifier=client_identifier,
+            servers=servers,
             idle_seconds=token_idle_seconds,
             cleanup_interval=cleanup_interval,
         )

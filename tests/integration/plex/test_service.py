@@ -33,6 +33,7 @@ from medianest.integrations.plex.errors import (
     PlexAccessDenied,
     PlexRejected,
 )
+from medianest.integrations.plex.servers import PlexServers
 from medianest.integrations.plex.transport import PlexUserToken
 from medianest.integrations.plex.tv import build_plex_tv_client
 from medianest.plex.callers import NotSharedWithYou, PlexNotConnected, PlexSignInRequired
@@ -118,6 +119,7 @@ async def service_for(settings: Settings, **options: Any) -> AsyncIterator[Harne
     db = Database(settings.resolved_database_url)
     encryption = EncryptionService(settings.encryption_keys)
     plex_tv = build_plex_tv_client(settings, breakers, metrics, CLIENT_ID)
+    servers = PlexServers(settings, breakers, metrics, client_identifier=CLIENT_ID)
     service = PlexService(
         settings=settings,
         cache=cache,
@@ -125,15 +127,14 @@ async def service_for(settings: Settings, **options: Any) -> AsyncIterator[Harne
         encryption=encryption,
         plex_tv=plex_tv,
         connection=settings_connection(settings),
-        breakers=breakers,
-        metrics=metrics,
-        client_identifier=CLIENT_ID,
+        servers=servers,
         **options,
     )
     try:
         yield Harness(service, db, cache, encryption, settings)
     finally:
         await service.aclose()
+        await servers.aclose()
         await plex_tv.aclose()
         await cache.close()
         await db.close()

@@ -5,6 +5,8 @@ Meanings that belong to a domain (who may sign in, who may browse) are declared 
 
 from __future__ import annotations
 
+import enum
+
 from medianest.core.errors import (
     Forbidden,
     NotFound,
@@ -95,3 +97,47 @@ class PlexUnreadableAnswer(UpstreamUnavailable):
         super().__init__(
             PLEX_SERVER, "Plex sent an answer MediaNest could not read. Try again in a few minutes."
         )
+
+
+class NotAPlexServer(UpstreamUnavailable):
+    """Something answers at the configured address, but not as a Plex Media Server does."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            PLEX_SERVER,
+            "The configured Plex address does not answer like a Plex Media Server; "
+            "an administrator needs to check it.",
+            misconfigured=True,
+        )
+
+
+class ProbeFailure(enum.StrEnum):
+    """Why trying a Plex server address failed, as the probe tells an administrator."""
+
+    TIMEOUT = "timeout"
+    UNREACHABLE = "unreachable"
+    UNTRUSTED_CERTIFICATE = "untrusted_certificate"
+    BROKEN_OFF = "broken_off"
+    REDIRECTED = "redirected"
+    NOT_PLEX = "not_plex"
+    TOKEN_REFUSED = "token_refused"  # noqa: S105 (a reason, not a secret)
+    SERVER_ERROR = "server_error"
+
+    @property
+    def answered(self) -> bool:
+        """Whether the server answered (the others: no answer came, or not from it)."""
+        return self in (
+            ProbeFailure.NOT_PLEX,
+            ProbeFailure.TOKEN_REFUSED,
+            ProbeFailure.SERVER_ERROR,
+        )
+
+
+class PlexProbeFailed(UpstreamUnavailable):
+    """A call of a probing client failed: `failure` says how, `http_status` what the server
+    answered (None when it did not)."""
+
+    def __init__(self, failure: ProbeFailure, *, http_status: int | None = None) -> None:
+        super().__init__(PLEX_SERVER)
+        self.failure = failure
+        self.http_status = http_status

@@ -20,11 +20,7 @@ from datetime import datetime
 
 import structlog
 
-from medianest.config import Settings
 from medianest.core.errors import ValidationFailed
-from medianest.core.http import create_http_client
-from medianest.core.metrics import Metrics
-from medianest.core.resilience import Breakers, Upstream
 from medianest.integrations.plex import wire
 from medianest.integrations.plex.checks import (
     COLLECTION_BATCH,
@@ -41,13 +37,13 @@ from medianest.integrations.plex.checks import (
     section_path,
 )
 from medianest.integrations.plex.errors import (
-    PLEX_SERVER,
     CollectionNotFound,
     ImageNotFound,
     InvalidImagePath,
     ItemNotFound,
     LibraryNotFound,
     PathOutsideLibrary,
+    ProbeFailure,
 )
 from medianest.integrations.plex.schemas import (
     Collection,
@@ -62,7 +58,6 @@ from medianest.integrations.plex.schemas import (
     ServerInfo,
 )
 from medianest.integrations.plex.transport import ServerTransport, unexpected
-from medianest.integrations.plex.tv import plex_tv_headers
 
 log = structlog.get_logger(__name__)
 
@@ -80,19 +75,27 @@ class PlexServerClient:
     # The server
 
     async def identity(self) -> PlexIdentity:
-        """The server's machine identifier and version; needs no token."""
-        found = await self._wire.get("/identity", token=None)
-        if not found.machine_identifier:
-            wire.unreadable(found)
-        return PlexIdentity(machine_identifier=found.machine_identifier, version=found.version)
+        """The server's machine identifier and version; needs no token.
+
+        The one way MediaNest tells a Plex server from anything else at an address: browsing
+        and sign-in read it through the breaker, the connection test through a probing client
+        (`PlexServers.probing`), which raises `PlexProbeFailed` (`NOT_PLEX` for an answer that
+        is not a Plex identity) rather than `PlexUnreadableAnswer` or `PlexUnexpectedAnswer`.
+        """
+        found, machine_identifier = await self._wire.read_server(
+            "/identity", token=None, failure=ProbeFailure.NOT_PLEX
+        )
+        return PlexIdentity(machine_identifier=machine_identifier, version=found.version)
 
     async def server_info(self, *, token: str) -> ServerInfo:
-        found = await self._wire.get("/", token=token)
-        if not found.machine_identifier:
-            wire.unreadable(found)
+        """The server's name and version, as `token` may read them; a probing client raises
+        `PlexProbeFailed` (`TOKEN_REFUSED`, `SERVER_ERROR` for any other answer)."""
+        found, machine_identifier = await self._wire.read_server(
+            "/", token=token, failure=ProbeFailure.SERVER_ERROR
+        )
         return ServerInfo(
-            name=found.friendly_name or found.machine_identifier,
-            machine_identifier=found.machine_identifier,
+            name=found.friendly_name or machine_identifier,
+            machine_identifier=machine_identifier,
             version=found.version,
             platform=found.platform,
         )
@@ -467,14 +470,3 @@ class PlexServerClient:
             rejected="Plex refused to add those items: they must be in the collection's "
             "library and of its type.",
         )
-
-
-def build_plex_server_client(
-    settings: Settings, breakers: Breakers, metrics: Metrics, *, url: str, client_identifier: str
-) -> PlexServerClient:
-    """The adapter for the server at `url` with its own HTTP client, closed by `aclose()`."""
-    http_client = create_http_client(
-        settings, base_url=url.rstrip("/"), headers=plex_tv_headers(client_identifier)
-    )
-    upstream = Upstream(PLEX_SERVER, http_client, breakers, metrics)
-    return PlexServerClient(ServerTransport(upstream, http_client=http_client))
