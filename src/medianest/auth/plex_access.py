@@ -20,9 +20,9 @@ from medianest.config import Settings
 from medianest.core.errors import UpstreamUnavailable
 from medianest.integrations.plex.errors import (
     PLEX_TV,
-    InvalidPlexToken,
     NotAPlexServer,
     PlexRejected,
+    PlexTvTokenRefused,
     PlexUnexpectedAnswer,
     PlexUnreadableAnswer,
 )
@@ -146,7 +146,7 @@ class PlexServerAccess:
     async def _owner(self, owner_token: str) -> PlexAccount:
         try:
             return await self._plex_tv.get_account(owner_token)
-        except InvalidPlexToken:
+        except PlexTvTokenRefused:
             raise UpstreamUnavailable(
                 PLEX_TV,
                 "plex.tv no longer accepts the Plex server owner's token; "

@@ -17,7 +17,7 @@ import structlog
 
 from medianest.config import Settings
 from medianest.core.errors import UpstreamTimeout, UpstreamUnavailable
-from medianest.integrations.plex.errors import InvalidPlexToken, PlexProbeFailed, ProbeFailure
+from medianest.integrations.plex.errors import PlexProbeFailed, PlexTvTokenRefused, ProbeFailure
 from medianest.integrations.plex.servers import PlexServers
 from medianest.integrations.plex.tv import PlexTvClient
 
@@ -174,7 +174,7 @@ class PlexProbe:
         try:
             account = await self._plex_tv.get_account(token)
             resources = await self._plex_tv.get_resources(token)
-        except InvalidPlexToken:
+        except PlexTvTokenRefused:
             return _failed(
                 "token_refused",
                 "plex.tv does not accept this token (it may have been signed out). "

@@ -32,7 +32,7 @@ from medianest.core.bus import Bus
 from medianest.core.db import Database, utc_now
 from medianest.core.errors import Conflict, ValidationFailed
 from medianest.core.security import DecryptionError, EncryptionService
-from medianest.integrations.plex.errors import InvalidPlexToken
+from medianest.integrations.plex.errors import PlexTvTokenRefused
 from medianest.integrations.plex.tv import PlexAccount, PlexResource, PlexTvClient
 from medianest.plex.service import PlexService
 
@@ -179,7 +179,7 @@ class ConnectionService:
             raise PlexAccountNotLinked
         try:
             servers = await self._plex_tv.get_resources(token)
-        except InvalidPlexToken:
+        except PlexTvTokenRefused:
             raise PlexAccountRelinkNeeded from None
         return sorted(servers, key=lambda s: (not s.owned, s.name.casefold()))
 
@@ -285,7 +285,7 @@ class ConnectionService:
         sealed on their account, for the server picker and for connecting without typing a
         token. Who they are in MediaNest does not change.
 
-        Raises what finishing a PIN raises (`PinNotFound`, `PinNotAuthorized`) and
+        Raises what finishing a PIN raises (`UnknownPin`, `PinNotAuthorized`) and
         `OtherPlexAccount` when their account came from another Plex account."""
         token = await self._auth.approved_plex_token(pin_id, browser_secret)
         account = await self._plex_tv.get_account(token)

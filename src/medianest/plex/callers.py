@@ -38,7 +38,7 @@ from medianest.core.cache import CacheService
 from medianest.core.db import Database
 from medianest.core.errors import Forbidden, UpstreamUnavailable
 from medianest.core.security import DecryptionError, EncryptionService
-from medianest.integrations.plex.errors import PLEX_SERVER, InvalidPlexToken, PlexAccessDenied
+from medianest.integrations.plex.errors import PLEX_SERVER, PlexTvTokenRefused, UserTokenRefused
 from medianest.integrations.plex.server import PlexServerClient
 from medianest.integrations.plex.servers import PlexServers
 from medianest.integrations.plex.transport import PlexUserToken
@@ -64,6 +64,9 @@ class NotSharedWithYou(Forbidden):
 
 
 class PlexNotConnected(UpstreamUnavailable):
+    """No Plex server is connected to browse or sync: a 503 naming Plex, unlike sign-in's 403
+    (`auth.errors.NoServerForSignIn`)."""
+
     def __init__(self) -> None:
         super().__init__(
             PLEX_SERVER,
@@ -207,7 +210,7 @@ class PlexCallers:
 
     async def for_user(self, principal: Principal | None) -> PlexCaller:
         """Raises `PlexSignInRequired` (a local account that is not an administrator, or no Plex
-        sign-in on record), `PlexAccessDenied` (plex.tv no longer accepts the user's sign-in),
+        sign-in on record), `UserTokenRefused` (plex.tv no longer accepts the user's sign-in),
         `NotSharedWithYou` (the account cannot use this server) and `PlexNotConnected`."""
         scope = scope_of(principal)
         server = await self.server()
@@ -250,7 +253,7 @@ class PlexCallers:
                     log.warning("plex.user_token_unreadable", user_id=str(user_id))
             # Sealed for another server (the connection changed) or with a retired key.
             await self._cache.delete(key)
-        raise PlexAccessDenied
+        raise UserTokenRefused
 
     async def _resolve(self, user_id: uuid.UUID, machine_identifier: str) -> str:
         async with self._db.unit_of_work() as session:
@@ -265,12 +268,12 @@ class PlexCallers:
             plex_token = self._encryption.decrypt(row.plex_token_encrypted)
         except DecryptionError:
             log.warning("plex.account_token_unreadable", user_id=str(user_id))
-            raise PlexAccessDenied from None
+            raise UserTokenRefused from None
         try:
             resources = await self._plex_tv.get_resources(plex_token)
-        except InvalidPlexToken:
+        except PlexTvTokenRefused:
             log.info("plex.account_token_refused", user_id=str(user_id))
-            raise PlexAccessDenied from None
+            raise UserTokenRefused from None
         for resource in resources:
             if resource.client_identifier == machine_identifier and resource.access_token:
                 log.info("plex.user_token_resolved", user_id=str(user_id))

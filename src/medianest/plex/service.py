@@ -46,7 +46,7 @@ from medianest.integrations.plex.errors import (
     ImageNotFound,
     ItemNotFound,
     LibraryNotFound,
-    PlexAccessDenied,
+    UserTokenRefused,
 )
 from medianest.integrations.plex.servers import PlexServers
 from medianest.integrations.plex.tv import PlexTvClient
@@ -191,7 +191,7 @@ class PlexService:
 
     async def get_client_for_user(self, principal: Principal) -> PlexCaller:
         """Raises `PlexSignInRequired` (403) for a local account that is not an administrator,
-        `NotSharedWithYou` / `PlexAccessDenied` (403) when the user's Plex account cannot use
+        `NotSharedWithYou` / `UserTokenRefused` (403) when the user's Plex account cannot use
         this server, and `PlexNotConnected` (503) while no server is connected."""
         return await self.callers.for_user(principal)
 
@@ -217,7 +217,7 @@ class PlexService:
                 raise
             try:
                 return await call(caller)
-            except PlexAccessDenied:
+            except UserTokenRefused:
                 # Plex refused the user's own token: find it again on the next call.
                 if principal is not None and caller.scope != OWNER_SCOPE:
                     await self.callers.forget_user(principal.id)

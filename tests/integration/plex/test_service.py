@@ -30,8 +30,8 @@ from medianest.integrations.plex.errors import (
     ItemNotFound,
     LibraryNotFound,
     PathOutsideLibrary,
-    PlexAccessDenied,
     PlexRejected,
+    UserTokenRefused,
 )
 from medianest.integrations.plex.servers import PlexServers
 from medianest.integrations.plex.transport import PlexUserToken
@@ -288,7 +288,7 @@ class TestGetClientForUser:
         )
         plex_tv.set_resources(FRIEND_TOKEN, [resource])
 
-        with pytest.raises(PlexAccessDenied):
+        with pytest.raises(UserTokenRefused):
             await plex.get_libraries(friend)
         libraries = await plex.get_libraries(friend)
 
@@ -323,7 +323,7 @@ class TestGetClientForUser:
     ) -> None:
         revoked = await harness.user("a-token-plex-tv-forgot")
 
-        with pytest.raises(PlexAccessDenied) as caught:
+        with pytest.raises(UserTokenRefused) as caught:
             await plex.get_client_for_user(revoked)
 
         assert caught.value.status == 403

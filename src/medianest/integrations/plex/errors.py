@@ -23,7 +23,7 @@ PLEX_SERVER = "Plex"
 # plex.tv
 
 
-class PinNotFound(ValidationFailed):
+class UnknownPin(ValidationFailed):
     """plex.tv no longer knows the PIN: it expired, or was never created by this install."""
 
     code = "INVALID_PIN"
@@ -37,7 +37,7 @@ class PlexRateLimited(RateLimited):
         super().__init__(retry_after=retry_after)
 
 
-class InvalidPlexToken(Unauthorized):
+class PlexTvTokenRefused(Unauthorized):
     """plex.tv refused a user's token (expired, revoked, or a password reset since)."""
 
     message = "Plex did not accept the sign-in. Try again."
@@ -62,7 +62,9 @@ class ImageNotFound(NotFound):
     message = "Plex has no such image."
 
 
-class PlexAccessDenied(Forbidden):
+class UserTokenRefused(Forbidden):
+    """The Plex server (or plex.tv, finding it) refused a shared user's own token for it."""
+
     message = "The Plex server no longer accepts your Plex account. Sign in with Plex again."
 
 

@@ -2,7 +2,7 @@
 
 Calls go through the Plex `Upstream` (breaker, retries for reads, failures translated). Plex's
 error answers are never JSON: 404 becomes the matching `NotFound`, 400 a `PlexRejected`, a shared
-user's token being refused the `NotFound` given (or `PlexAccessDenied`), anything else unexpected
+user's token being refused the `NotFound` given (or `UserTokenRefused`), anything else unexpected
 a `PlexUnexpectedAnswer`.
 
 A probing transport (no `Upstream`) tries an address before it is saved. It only reads what the
@@ -24,12 +24,12 @@ from medianest.core.resilience import Upstream
 from medianest.integrations.plex import wire
 from medianest.integrations.plex.checks import MAX_PAGE_SIZE
 from medianest.integrations.plex.errors import (
-    PlexAccessDenied,
     PlexProbeFailed,
     PlexRejected,
     PlexUnexpectedAnswer,
     PlexUnreadableAnswer,
     ProbeFailure,
+    UserTokenRefused,
 )
 
 log = structlog.get_logger(__name__)
@@ -145,7 +145,7 @@ class ServerTransport:
         if status in (401, 403):
             # Only a shared user's token gets here: the Upstream raises for the owner's.
             log.info("plex.user_token_refused", path=path, status=status)
-            raise (missing or PlexAccessDenied)()
+            raise (missing or UserTokenRefused)()
         if status == 404 and missing is not None:
             raise missing()
         if status == 400:

@@ -27,9 +27,9 @@ from medianest.core.resilience import Breakers, Upstream
 from medianest.core.schemas import ApiModel
 from medianest.integrations.plex.errors import (
     PLEX_TV,
-    InvalidPlexToken,
-    PinNotFound,
     PlexRateLimited,
+    PlexTvTokenRefused,
+    UnknownPin,
 )
 
 log = structlog.get_logger(__name__)
@@ -204,14 +204,14 @@ class PlexTvClient:
     async def get_pin(self, pin_id: int) -> PlexPin:
         """The PIN as plex.tv sees it now; `auth_token` is set once the user approved it.
 
-        Raises `PinNotFound` when it expired or is unknown to this client identifier, and
+        Raises `UnknownPin` when it expired or is unknown to this client identifier, and
         `PlexRateLimited` when polled too often.
         """
         response = await self._upstream.get(f"/api/v2/pins/{pin_id}")
         if response.status_code == 429:
             raise PlexRateLimited(_retry_after(response))
         if 400 <= response.status_code < 500:
-            raise PinNotFound
+            raise UnknownPin
         if response.status_code != 200:
             _unexpected(response)
         return _parse(response, _PinWire).to_pin()
@@ -235,7 +235,7 @@ class PlexTvClient:
         return f"{self._app_url}/auth#?{urlencode(params, quote_via=quote)}"
 
     async def get_account(self, token: str) -> PlexAccount:
-        """The Plex account `token` belongs to. Raises `InvalidPlexToken`."""
+        """The Plex account `token` belongs to. Raises `PlexTvTokenRefused`."""
         response = await self._user_call("/api/v2/user", token)
         if response.status_code != 200:
             _unexpected(response)
@@ -249,7 +249,7 @@ class PlexTvClient:
         )
 
     async def get_resources(self, token: str) -> list[PlexResource]:
-        """The Plex Media Servers `token`'s account can reach. Raises `InvalidPlexToken`."""
+        """The Plex Media Servers `token`'s account can reach. Raises `PlexTvTokenRefused`."""
         response = await self._user_call(
             "/api/v2/resources", token, params={"includeHttps": "1", "includeRelay": "1"}
         )
@@ -293,7 +293,7 @@ class PlexTvClient:
             path, headers={"X-Plex-Token": token}, user_credentials=True, **kwargs
         )
         if response.status_code in (401, 403):
-            raise InvalidPlexToken
+            raise PlexTvTokenRefused
         return response
 
 

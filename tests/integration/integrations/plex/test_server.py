@@ -17,8 +17,8 @@ from medianest.integrations.plex.errors import (
     ItemNotFound,
     LibraryNotFound,
     PathOutsideLibrary,
-    PlexAccessDenied,
     PlexRejected,
+    UserTokenRefused,
 )
 from medianest.integrations.plex.server import PlexServerClient
 from medianest.integrations.plex.transport import PlexUserToken
@@ -129,7 +129,7 @@ class TestLibraries:
     async def test_a_shared_users_refused_token_is_theirs_to_renew(
         self, plex: PlexServerClient
     ) -> None:
-        with pytest.raises(PlexAccessDenied) as caught:
+        with pytest.raises(UserTokenRefused) as caught:
             await plex.libraries(token=PlexUserToken("revoked-friend-token"))
 
         assert caught.value.status == 403
