@@ -24,10 +24,11 @@ from medianest.core.db import utc_now
 from medianest.core.errors import UpstreamTimeout, UpstreamUnavailable
 from medianest.core.routing import attach
 from medianest.integrations.plex.errors import LibraryNotFound
+from medianest.plex.answers import Cached
 from medianest.plex.callers import PlexNotConnected
 from medianest.plex.deps import PlexServiceDep
 from medianest.plex.schemas import ItemDetail, Library, LibraryItem
-from medianest.plex.service import MAX_QUERY_LENGTH, Cached, ItemOrder, PlexService
+from medianest.plex.service import MAX_QUERY_LENGTH, ItemOrder, PlexService
 from medianest.web.library_cards import (
     COUNTED,
     KINDS,
