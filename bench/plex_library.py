@@ -41,7 +41,7 @@ from medianest.core.db import Database
 from medianest.core.metrics import Metrics
 from medianest.core.migrate import upgrade
 from medianest.core.resilience import Breakers
-from medianest.plex.client import build_plex_server_client
+from medianest.integrations.plex.servers import build_plex_server_client
 from medianest.plex.library_index import LibraryIndex
 from medianest.plex.models import PlexItem, PlexSyncRun, PlexSyncState
 

@@ -34,8 +34,7 @@ from medianest.auth.directory import UserDirectory
 from medianest.auth.mailer import Mailer
 from medianest.auth.pages import install_auth_pages
 from medianest.auth.passwords import PasswordHasher
-from medianest.auth.plex_access import build_plex_server_access
-from medianest.auth.plex_oauth import build_plex_tv_client
+from medianest.auth.plex_access import PlexServerAccess
 from medianest.auth.router import NEVER_LIMITED, SESSION_PATH
 from medianest.auth.router import router as auth_router
 from medianest.auth.service import AuthService
@@ -61,8 +60,10 @@ from medianest.core.ratelimit import LimitName
 from medianest.core.routing import attach, fast_routes, index_routes, serve_first
 from medianest.core.secret_file import with_secrets
 from medianest.core.security import EncryptionService, TokenHasher
+from medianest.integrations.plex.server import PlexServerClient
+from medianest.integrations.plex.servers import PlexServers
+from medianest.integrations.plex.tv import build_plex_tv_client
 from medianest.plex.admin_router import router as plex_admin_router
-from medianest.plex.client import PlexServerClient
 from medianest.plex.pages import install_plex_pages
 from medianest.plex.router import IMAGE_PATH
 from medianest.plex.router import router as plex_router
@@ -85,6 +86,7 @@ class Services:
     plex: PlexService
     connections: ConnectionService
     library_sync: LibrarySync
+    plex_servers: PlexServers
 
     async def start(self) -> None:
         """Background parts of the services; after the platform started."""
@@ -97,6 +99,8 @@ class Services:
         await self.connections.aclose()
         await self.plex.aclose()
         await self.auth.aclose()
+        # Last: sign-in, browsing and the sync all call the Plex server through these.
+        await self.plex_servers.aclose()
 
 
 class State(TypedDict):
@@ -126,9 +130,11 @@ def build_services(settings: Settings) -> Services:
     plex_tv = build_plex_tv_client(settings, platform.breakers, platform.metrics, client_identifier)
     # The Plex server the admin page connected (or the settings seeded): for sign-in and browsing.
     store = ConnectionStore(platform.db, encryption, settings)
-    plex_access = build_plex_server_access(
-        settings, plex_tv, platform.breakers, platform.metrics, connection=store.plex
+    # One client per Plex server address, for sign-in, browsing and the sync alike.
+    plex_servers = PlexServers(
+        settings, platform.breakers, platform.metrics, client_identifier=client_identifier
     )
+    plex_access = PlexServerAccess(plex_tv, plex_servers, store.plex)
     allowance = ProofAllowance(platform.limiter)
     auth = AuthService(
         db=platform.db,
@@ -163,14 +169,12 @@ def build_services(settings: Settings) -> Services:
         plex_tokens=auth.plex_tokens,
         plex_tv=plex_tv,
         connection=store.plex,
-        breakers=platform.breakers,
-        metrics=platform.metrics,
-        client_identifier=client_identifier,
+        servers=plex_servers,
     )
     connections = ConnectionService(
         db=platform.db,
         store=store,
-        probe=PlexProbe(settings, plex_tv),
+        probe=PlexProbe(settings, plex_tv, plex_servers),
         encryption=encryption,
         audit=audit,
         bus=platform.bus,
@@ -195,7 +199,9 @@ def build_services(settings: Settings) -> Services:
         on_changed=plex.libraries_changed,
     )
     connections.add_on_connected(library_sync.on_connected)
-    return Services(platform, jwt, auth, account, admin, plex, connections, library_sync)
+    return Services(
+        platform, jwt, auth, account, admin, plex, connections, library_sync, plex_servers
+    )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

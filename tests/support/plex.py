@@ -27,7 +27,8 @@ from medianest.core.jobs import JobStatus
 from medianest.core.metrics import Metrics
 from medianest.core.platform import Platform
 from medianest.core.resilience import Breakers
-from medianest.plex.client import PlexServerClient, build_plex_server_client
+from medianest.integrations.plex.server import PlexServerClient
+from medianest.integrations.plex.servers import build_plex_server_client
 from tests.conftest import SettingsFactory
 from tests.factories.users import PASSWORD, make_user
 from tests.fakes.plex_server import FakePlexServer

@@ -34,14 +34,18 @@ class PinNotAuthorized(MediaNestError):
     message = "Plex has not confirmed this sign-in yet. Approve it in the Plex window."
 
 
-class PlexAccessDenied(Forbidden):
+class NoAccessToServer(Forbidden):
+    """Signing in with a Plex account that neither owns the connected server nor is shared it."""
+
     message = (
         "Your Plex account does not have access to this Plex server. "
         "Ask the server owner to share it with you."
     )
 
 
-class PlexNotConnected(Forbidden):
+class NoServerForSignIn(Forbidden):
+    """Signing in with Plex while no Plex server is connected: nobody can be let in yet."""
+
     message = "MediaNest is not connected to a Plex server yet; ask your administrator."
 
 

@@ -14,26 +14,23 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-import httpx
 import structlog
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from medianest.auth.plex_oauth import (
-    PLEX_TV,
-    InvalidPlexToken,
-    PlexAccount,
-    PlexTvClient,
-    plex_tv_headers,
-)
 from medianest.config import Settings
 from medianest.core.errors import UpstreamUnavailable
-from medianest.core.http import create_http_client
-from medianest.core.metrics import Metrics
-from medianest.core.resilience import Breakers, Upstream
+from medianest.integrations.plex.errors import (
+    PLEX_TV,
+    NotAPlexServer,
+    PlexRejected,
+    PlexTvTokenRefused,
+    PlexUnexpectedAnswer,
+    PlexUnreadableAnswer,
+)
+from medianest.integrations.plex.servers import PlexServers
+from medianest.integrations.plex.tv import PlexAccount, PlexTvClient
 
 log = structlog.get_logger(__name__)
 
-PLEX_SERVER = "Plex"
 SERVER_FACTS_TTL = 600.0
 
 
@@ -72,15 +69,6 @@ class AccessDecision(enum.StrEnum):
         return self in (AccessDecision.OWNER, AccessDecision.SHARED_USER)
 
 
-class _IdentityContainer(BaseModel):
-    machine_identifier: str = Field(alias="machineIdentifier", min_length=1)
-
-
-class _Identity(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-    media_container: _IdentityContainer = Field(alias="MediaContainer")
-
-
 @dataclass(frozen=True)
 class _ServerFacts:
     connection: PlexServerConnection
@@ -95,27 +83,20 @@ class PlexServerAccess:
     def __init__(
         self,
         plex_tv: PlexTvClient,
-        server: Upstream,
+        servers: PlexServers,
         connection: ConnectionSource,
         *,
-        http_client: httpx.AsyncClient | None = None,
         facts_ttl: float = SERVER_FACTS_TTL,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        """`server` calls the Plex Media Server by absolute URL (its client has no base URL);
-        `http_client` is the client behind it, when this instance owns and closes it."""
+        """`servers` gives the client of the connected server (the one browsing uses too)."""
         self._plex_tv = plex_tv
-        self._server = server
+        self._servers = servers
         self._connection = connection
-        self._http_client = http_client
         self._facts_ttl = facts_ttl
         self._clock = clock
         self._facts: _ServerFacts | None = None
         self._facts_lock = asyncio.Lock()
-
-    async def aclose(self) -> None:
-        if self._http_client is not None:
-            await self._http_client.aclose()
 
     async def check(self, account: PlexAccount) -> AccessDecision:
         """Raises `UpstreamUnavailable` / `UpstreamTimeout` when the Plex server or plex.tv
@@ -155,52 +136,20 @@ class PlexServerAccess:
             return self._facts
 
     async def _machine_identifier(self, url: str) -> str:
-        # PMS answers XML unless asked for JSON, whatever the client's default headers say.
-        response = await self._server.get(f"{url}/identity", headers={"Accept": "application/json"})
-        identity: _Identity | None = None
-        if response.status_code == 200:
-            try:
-                identity = _Identity.model_validate_json(response.content)
-            except ValidationError:
-                identity = None
-        if identity is None:
-            log.warning("plex_access.not_a_plex_server", status=response.status_code)
-            raise UpstreamUnavailable(
-                PLEX_SERVER,
-                "The configured Plex address does not answer like a Plex Media Server; "
-                "an administrator needs to check it.",
-                misconfigured=True,
-            )
-        return identity.media_container.machine_identifier
+        try:
+            identity = await self._servers.client(url).identity()
+        except (PlexUnexpectedAnswer, PlexUnreadableAnswer, PlexRejected) as exc:
+            log.warning("plex_access.not_a_plex_server", answer=type(exc).__name__)
+            raise NotAPlexServer from None
+        return identity.machine_identifier
 
     async def _owner(self, owner_token: str) -> PlexAccount:
         try:
             return await self._plex_tv.get_account(owner_token)
-        except InvalidPlexToken:
+        except PlexTvTokenRefused:
             raise UpstreamUnavailable(
                 PLEX_TV,
                 "plex.tv no longer accepts the Plex server owner's token; "
                 "an administrator needs to reconnect Plex.",
                 misconfigured=True,
             ) from None
-
-
-def build_plex_server_access(
-    settings: Settings,
-    plex_tv: PlexTvClient,
-    breakers: Breakers,
-    metrics: Metrics,
-    *,
-    connection: ConnectionSource | None = None,
-) -> PlexServerAccess:
-    """The access check with its own client for the Plex server, closed by `aclose()`.
-
-    Without `connection`, the server comes from the settings.
-    """
-    http_client = create_http_client(settings, headers=plex_tv_headers(plex_tv.client_identifier))
-    return PlexServerAccess(
-        plex_tv,
-        Upstream(PLEX_SERVER, http_client, breakers, metrics),
-        connection or settings_connection(settings),
-        http_client=http_client,
-    )

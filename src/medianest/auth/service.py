@@ -14,15 +14,14 @@ from medianest.auth.errors import (
     AccountSuspended,
     InvalidCredentials,
     InvalidTotp,
+    NoAccessToServer,
+    NoServerForSignIn,
     PinNotAuthorized,
-    PlexAccessDenied,
-    PlexNotConnected,
     TotpRequired,
 )
 from medianest.auth.models import Role, User, UserStatus
 from medianest.auth.passwords import PasswordHasher
 from medianest.auth.plex_access import AccessDecision, PlexServerAccess
-from medianest.auth.plex_oauth import PinNotFound, PlexAccount, PlexPin, PlexTvClient
 from medianest.auth.plex_tokens import PlexTokens
 from medianest.auth.sessions import IssuedSession, Principal, SessionService
 from medianest.auth.two_factor import consume_backup_code, matching_step
@@ -31,6 +30,8 @@ from medianest.core.cache import CacheService
 from medianest.core.db import Database, utc_now
 from medianest.core.errors import NotFound, Unauthorized
 from medianest.core.security import EncryptionService, TokenHasher, random_token
+from medianest.integrations.plex.errors import UnknownPin
+from medianest.integrations.plex.tv import PlexAccount, PlexPin, PlexTvClient
 
 log = structlog.get_logger(__name__)
 
@@ -91,7 +92,6 @@ class AuthService:
         self._plex_access = plex_access
 
     async def aclose(self) -> None:
-        await self._plex_access.aclose()
         await self._plex_tv.aclose()
 
     async def ensure_first_admin(self) -> bool:
@@ -174,8 +174,8 @@ class AuthService:
         if not decision.allowed:
             await self._failed(session, client, username=account.username, reason=decision.value)
             if decision is AccessDecision.NO_SERVER:
-                raise PlexNotConnected
-            raise PlexAccessDenied
+                raise NoServerForSignIn
+            raise NoAccessToServer
         user = await self._upsert_plex_user(session, account, token, decision)
         if user.status != UserStatus.ACTIVE:
             await self._failed(session, client, username=user.username, reason="suspended")
@@ -185,7 +185,7 @@ class AuthService:
 
     async def approved_plex_token(self, pin_id: int, browser_secret: str | None) -> str:
         """The Plex token of an approved PIN started by this same browser (the PIN cookie
-        proves it). Raises `PinNotFound` (400 `INVALID_PIN`) for another browser's, an unknown
+        proves it). Raises `UnknownPin` (400 `INVALID_PIN`) for another browser's, an unknown
         or an expired PIN, and `PinNotAuthorized` until the user approved it."""
         expected = await self._cache.get(f"auth:pin:{pin_id}")
         if (
@@ -193,7 +193,7 @@ class AuthService:
             or browser_secret is None
             or expected != self._hasher.hash(browser_secret)
         ):
-            raise PinNotFound(
+            raise UnknownPin(
                 "This Plex sign-in was started somewhere else or has expired. Start again."
             )
         pin = await self._plex_tv.get_pin(pin_id)

@@ -15,7 +15,8 @@ Finding a user's token costs a database read, a decryption and a plex.tv call, s
   (and this one after an eviction) skip plex.tv. It is never put in the cache in plain text:
   with Redis the cache is a shared server, not a place for secrets.
 
-One `PlexServerClient` (one connection pool) per server address serves every user.
+One `PlexServerClient` (one connection pool, from `PlexServers`) per server address serves every
+user, and sign-in too.
 """
 
 from __future__ import annotations
@@ -27,23 +28,18 @@ from dataclasses import dataclass
 
 import structlog
 
-from medianest.auth.plex_access import PLEX_SERVER, ConnectionSource
-from medianest.auth.plex_oauth import InvalidPlexToken, PlexTvClient
+from medianest.auth.plex_access import ConnectionSource
 from medianest.auth.plex_tokens import PlexTokens, PlexTokenUnreadable
 from medianest.auth.sessions import Principal
-from medianest.config import Settings
 from medianest.core.cache import CacheService
 from medianest.core.errors import Forbidden, NotConnected
-from medianest.core.metrics import Metrics
 from medianest.core.poller import Poller
-from medianest.core.resilience import Breakers
 from medianest.core.security import DecryptionError, EncryptionService
-from medianest.plex.client import (
-    PlexAccessDenied,
-    PlexServerClient,
-    PlexUserToken,
-    build_plex_server_client,
-)
+from medianest.integrations.plex.errors import PLEX_SERVER, PlexTvTokenRefused, UserTokenRefused
+from medianest.integrations.plex.server import PlexServerClient
+from medianest.integrations.plex.servers import PlexServers
+from medianest.integrations.plex.transport import PlexUserToken
+from medianest.integrations.plex.tv import PlexTvClient
 
 log = structlog.get_logger(__name__)
 
@@ -69,6 +65,9 @@ CONNECT_PATH = "/admin/plex"
 
 
 class PlexNotConnected(NotConnected):
+    """No Plex server is connected to browse or sync: a 503 naming Plex, unlike sign-in's 403
+    (`auth.errors.NoServerForSignIn`)."""
+
     def __init__(self) -> None:
         super().__init__(
             PLEX_SERVER,
@@ -117,33 +116,26 @@ class PlexCallers:
     def __init__(
         self,
         *,
-        settings: Settings,
         plex_tokens: PlexTokens,
         cache: CacheService,
         encryption: EncryptionService,
         plex_tv: PlexTvClient,
         connection: ConnectionSource,
-        breakers: Breakers,
-        metrics: Metrics,
-        client_identifier: str,
+        servers: PlexServers,
         idle_seconds: float = IDLE_SECONDS,
         max_age: float = MAX_AGE,
         cleanup_interval: float = CLEANUP_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._settings = settings
         self._plex_tokens = plex_tokens
         self._cache = cache
         self._encryption = encryption
         self._plex_tv = plex_tv
         self._connection = connection
-        self._breakers = breakers
-        self._metrics = metrics
-        self._client_identifier = client_identifier
+        self._servers = servers
         self._idle_seconds = idle_seconds
         self._max_age = max_age
         self._clock = clock
-        self._clients: dict[str, PlexServerClient] = {}
         self._machine_ids: dict[str, str] = {}
         self._pool: dict[uuid.UUID, _Held] = {}
         self._cleanup = Poller(
@@ -166,9 +158,6 @@ class PlexCallers:
 
     async def aclose(self) -> None:
         await self._cleanup.stop()
-        clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
-            await client.aclose()
 
     def evict_idle(self) -> int:
         """Drop the tokens not used for `idle_seconds`, or held longer than `max_age`."""
@@ -207,17 +196,7 @@ class PlexCallers:
         if connection is None:
             raise PlexNotConnected
         url = connection.url.rstrip("/")
-        client = self._clients.get(url)
-        if client is None:
-            client = build_plex_server_client(
-                self._settings,
-                self._breakers,
-                self._metrics,
-                url=url,
-                client_identifier=self._client_identifier,
-            )
-            self._clients[url] = client
-        return PlexServer(url, client, connection.owner_token)
+        return PlexServer(url, self._servers.client(url), connection.owner_token)
 
     async def machine_identifier(self, server: PlexServer) -> str:
         found = self._machine_ids.get(server.url)
@@ -228,7 +207,7 @@ class PlexCallers:
 
     async def for_user(self, principal: Principal | None) -> PlexCaller:
         """Raises `PlexSignInRequired` (a local account that is not an administrator, or no Plex
-        sign-in on record), `PlexAccessDenied` (plex.tv no longer accepts the user's sign-in),
+        sign-in on record), `UserTokenRefused` (plex.tv no longer accepts the user's sign-in),
         `NotSharedWithYou` (the account cannot use this server) and `PlexNotConnected`."""
         scope = scope_of(principal)
         server = await self.server()
@@ -271,21 +250,21 @@ class PlexCallers:
                     log.warning("plex.user_token_unreadable", user_id=str(user_id))
             # Sealed for another server (the connection changed) or with a retired key.
             await self._cache.delete(key)
-        raise PlexAccessDenied
+        raise UserTokenRefused
 
     async def _resolve(self, user_id: uuid.UUID, machine_identifier: str) -> str:
         try:
             plex_token = await self._plex_tokens.read(user_id, active_only=True)
         except PlexTokenUnreadable:
             log.warning("plex.account_token_unreadable", user_id=str(user_id))
-            raise PlexAccessDenied from None
+            raise UserTokenRefused from None
         if plex_token is None:
             raise PlexSignInRequired
         try:
             resources = await self._plex_tv.get_resources(plex_token)
-        except InvalidPlexToken:
+        except PlexTvTokenRefused:
             log.info("plex.account_token_refused", user_id=str(user_id))
-            raise PlexAccessDenied from None
+            raise UserTokenRefused from None
         for resource in resources:
             if resource.client_identifier == machine_identifier and resource.access_token:
                 log.info("plex.user_token_resolved", user_id=str(user_id))

@@ -6,7 +6,8 @@ from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request, Response
 
-from medianest.plex.service import Cached, PlexService
+from medianest.plex.answers import Cached
+from medianest.plex.service import PlexService
 
 T = TypeVar("T")
 

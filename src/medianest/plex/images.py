@@ -26,8 +26,13 @@ import structlog
 from pydantic import TypeAdapter
 
 from medianest.core.cache import CacheService
+from medianest.integrations.plex.errors import (
+    CollectionNotFound,
+    ImageNotFound,
+    InvalidImagePath,
+    ItemNotFound,
+)
 from medianest.plex.callers import PlexServer
-from medianest.plex.client import CollectionNotFound, ImageNotFound, InvalidImagePath, ItemNotFound
 
 log = structlog.get_logger(__name__)
 

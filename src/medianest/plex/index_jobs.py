@@ -9,7 +9,7 @@ import structlog
 
 from medianest.core.errors import MediaNestError
 from medianest.core.queue import JobInfo, JobQueue
-from medianest.plex.client import PlexServerClient
+from medianest.integrations.plex.server import PlexServerClient
 from medianest.plex.library_index import LibraryIndex
 from medianest.plex.sync_runs import SyncAlreadyRunning, SyncKind
 

@@ -42,7 +42,7 @@ from sqlalchemy.sql.dml import Insert
 
 from medianest.core.db import Database, utc_now
 from medianest.core.schemas import ApiModel
-from medianest.plex.client import PlexServerClient
+from medianest.integrations.plex.server import PlexServerClient
 from medianest.plex.index_search import fold, search_statement, short_summary, sort_title
 from medianest.plex.models import SYNC_RUN_ID, PlexItem, PlexSyncRun, PlexSyncState
 from medianest.plex.schemas import ExternalIds, ItemSort, ItemType, Library, LibraryItem, Page

@@ -26,13 +26,14 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
-from medianest.auth.plex_access import PLEX_SERVER
 from medianest.auth.sessions import Principal
 from medianest.connections.deps import ConnectionServiceDep
 from medianest.core.db import utc_now
 from medianest.core.deps import DbSession
 from medianest.core.errors import UpstreamTimeout, UpstreamUnavailable
 from medianest.core.routing import attach
+from medianest.integrations.plex.errors import PLEX_SERVER, LibraryNotFound
+from medianest.plex.answers import Cached
 from medianest.plex.callers import CONNECT_PATH
 from medianest.plex.cards import (
     COUNTED,
@@ -47,11 +48,10 @@ from medianest.plex.cards import (
     runtime,
     track_time,
 )
-from medianest.plex.client import LibraryNotFound
 from medianest.plex.deps import PlexServiceDep
 from medianest.plex.home import setup_steps
 from medianest.plex.schemas import ItemDetail, Library, LibraryItem
-from medianest.plex.service import MAX_QUERY_LENGTH, Cached, ItemOrder, PlexService
+from medianest.plex.service import MAX_QUERY_LENGTH, ItemOrder, PlexService
 from medianest.web.extensions import HomeCard, LayoutPart, NavEntry, NotConnectedPage
 from medianest.web.shell import PageRoute, Web, WebShell, opens_plex_window
 from medianest.web.viewer import AdminViewer, SignedInViewer, Viewer

@@ -15,6 +15,7 @@ from pydantic import Field, StringConstraints
 
 from medianest.auth.deps import AdminUser, CurrentUser
 from medianest.core.schemas import ApiModel, Envelope, PageMeta, RequestModel
+from medianest.plex.answers import Cached, CollectionDetails
 from medianest.plex.deps import PlexServiceDep, served
 from medianest.plex.images import MAX_SIDE
 from medianest.plex.schemas import (
@@ -26,13 +27,7 @@ from medianest.plex.schemas import (
     SearchHit,
     ServerInfo,
 )
-from medianest.plex.service import (
-    MAX_QUERY_LENGTH,
-    Cached,
-    CollectionDetails,
-    CollectionOrder,
-    ItemOrder,
-)
+from medianest.plex.service import MAX_QUERY_LENGTH, CollectionOrder, ItemOrder
 
 router = APIRouter(prefix="/api/v1/plex", tags=["plex"])
 

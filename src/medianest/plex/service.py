@@ -25,44 +25,50 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterable, Sequence
 from pathlib import Path, PurePosixPath
-from typing import Any, Generic, Literal, TypeVar
+from typing import Literal, TypeVar
 
 import structlog
-from pydantic import TypeAdapter
 
 from medianest.auth.plex_access import ConnectionSource
-from medianest.auth.plex_oauth import PlexTvClient
 from medianest.auth.plex_tokens import PlexTokens
 from medianest.auth.sessions import Principal
 from medianest.config import Settings
 from medianest.core.cache import CacheService
 from medianest.core.db import Database
-from medianest.core.errors import UpstreamTimeout, UpstreamUnavailable, ValidationFailed
-from medianest.core.metrics import Metrics
-from medianest.core.resilience import Breakers
+from medianest.core.errors import ValidationFailed
 from medianest.core.security import EncryptionService
-from medianest.plex.callers import (
-    CLEANUP_INTERVAL,
-    IDLE_SECONDS,
-    OWNER_SCOPE,
-    NotSharedWithYou,
-    PlexCaller,
-    PlexCallers,
-    PlexNotConnected,
-    scope_of,
-)
-from medianest.plex.client import (
+from medianest.integrations.plex.errors import (
     CollectionNotFound,
     ImageNotFound,
     ItemNotFound,
     LibraryNotFound,
-    PlexAccessDenied,
 )
-from medianest.plex.degraded import HELD_PREFIX, Fallback, HeldAnswers
+from medianest.integrations.plex.servers import PlexServers
+from medianest.integrations.plex.tv import PlexTvClient
+from medianest.plex.answers import (
+    COLLECTIONS_ANSWER,
+    DETAILS_ANSWER,
+    HITS_ANSWER,
+    ITEM_ANSWER,
+    ITEM_PAGE_ANSWER,
+    ITEMS_ANSWER,
+    LIBRARIES_ANSWER,
+    SERVER_ANSWER,
+    Cached,
+    CollectionDetails,
+    PlexAnswers,
+)
+from medianest.plex.callers import (
+    CLEANUP_INTERVAL,
+    IDLE_SECONDS,
+    OWNER_SCOPE,
+    PlexCaller,
+    PlexCallers,
+    scope_of,
+)
+from medianest.plex.degraded import HeldAnswers
 from medianest.plex.images import MAX_SIDE, Image, ImageDiskCache, PlexImages, parse_image_path
 from medianest.plex.index_search import closeness
 from medianest.plex.library_index import MAX_SEARCH_RESULTS, LibraryIndex
@@ -103,38 +109,6 @@ _COLLECTION_ITEM_TYPES: dict[str, ItemType] = {"movie": "movie", "show": "show",
 _DIGITS = re.compile(r"[0-9]{1,12}")
 
 
-class CollectionDetails(Collection):
-    """A collection with one page of its items; `item_total` counts them all."""
-
-    items: list[LibraryItem]
-    item_total: int
-
-
-@dataclass(frozen=True, slots=True)
-class Cached(Generic[T]):
-    """An answer, and whether it came from the cache (the API's `X-Cache: HIT`).
-
-    `degraded`: Plex could not be reached and this is what MediaNest held instead (a page says
-    "Plex is unreachable; showing the library as of `as_of`"); `as_of` is when that data was
-    Plex's (None for a live answer).
-    """
-
-    value: T
-    hit: bool
-    degraded: bool = False
-    as_of: datetime | None = None
-
-
-_SERVER = TypeAdapter(ServerInfo)
-_LIBRARIES = TypeAdapter(list[Library])
-_ITEM_PAGE = TypeAdapter(Page[LibraryItem])
-_ITEM = TypeAdapter(ItemDetail)
-_HITS = TypeAdapter(list[SearchHit])
-_ITEMS = TypeAdapter(list[LibraryItem])
-_COLLECTIONS = TypeAdapter(list[Collection])
-_DETAILS = TypeAdapter(CollectionDetails)
-
-
 class PlexService:
     def __init__(
         self,
@@ -146,9 +120,7 @@ class PlexService:
         plex_tokens: PlexTokens,
         plex_tv: PlexTvClient,
         connection: ConnectionSource,
-        breakers: Breakers,
-        metrics: Metrics,
-        client_identifier: str,
+        servers: PlexServers,
         image_dir: Path | None = None,
         youtube_path: str | None = None,
         token_idle_seconds: float = IDLE_SECONDS,
@@ -157,23 +129,20 @@ class PlexService:
         """`image_dir` defaults to `<data dir>/cache/images`; `youtube_path` is MediaNest's
         YouTube folder as the Plex server sees it (by default the folder's own path: right when
         both run on one host or share the mount)."""
-        self._cache = cache
         # Without Redis, this process is the only one that runs jobs (several need Redis).
         self.index = LibraryIndex(db, sole_runner=settings.redis_url is None)
         self.held = HeldAnswers(cache, db, self.index)
         self.callers = PlexCallers(
-            settings=settings,
             plex_tokens=plex_tokens,
             cache=cache,
             encryption=encryption,
             plex_tv=plex_tv,
             connection=connection,
-            breakers=breakers,
-            metrics=metrics,
-            client_identifier=client_identifier,
+            servers=servers,
             idle_seconds=token_idle_seconds,
             cleanup_interval=cleanup_interval,
         )
+        self._answers = PlexAnswers(cache, self.held, self.callers)
         disk = ImageDiskCache(image_dir or settings.data_dir / "cache" / "images")
         self.images = PlexImages(cache, disk)
         self._youtube_path = youtube_path or str(settings.resolved_youtube_dir.absolute())
@@ -191,62 +160,15 @@ class PlexService:
     async def forget_server(self) -> None:
         """Drop every cached answer and user token: for when the Plex connection changes."""
         self.callers.forget_all()
-        await self._invalidate(
-            "plex:server", "plex:owner:*", "plex:u:*", "plex:artwork:*", f"{HELD_PREFIX}*"
-        )
+        await self._answers.forget_all()
 
     # Who calls with what
 
     async def get_client_for_user(self, principal: Principal) -> PlexCaller:
         """Raises `PlexSignInRequired` (403) for a local account that is not an administrator,
-        `NotSharedWithYou` / `PlexAccessDenied` (403) when the user's Plex account cannot use
+        `NotSharedWithYou` / `UserTokenRefused` (403) when the user's Plex account cannot use
         this server, and `PlexNotConnected` (503) while no server is connected."""
         return await self.callers.for_user(principal)
-
-    async def _view(
-        self,
-        principal: Principal | None,
-        what: str,
-        ttl: float,
-        adapter: TypeAdapter[T],
-        call: Callable[[PlexCaller], Awaitable[T]],
-        fallback: Fallback[T] | None = None,
-    ) -> Cached[T]:
-        """`call` made as `principal` would see it, cached under `plex:{scope}:{what}`: the
-        owner's view is shared by every administrator, a user's own view is theirs alone.
-        With `fallback`, what is held answers while Plex cannot be reached."""
-
-        async def fetch() -> T:
-            try:
-                caller = await self.callers.for_user(principal)
-            except NotSharedWithYou:
-                if principal is not None:
-                    await self.held.forget_user(principal.id)
-                raise
-            try:
-                return await call(caller)
-            except PlexAccessDenied:
-                # Plex refused the user's own token: find it again on the next call.
-                if principal is not None and caller.scope != OWNER_SCOPE:
-                    await self.callers.forget_user(principal.id)
-                raise
-
-        key = f"plex:{scope_of(principal)}:{what}"
-        try:
-            return await self._cached(key, ttl, adapter, fetch, hold=fallback is not None)
-        except (UpstreamUnavailable, UpstreamTimeout) as exc:
-            if fallback is None or isinstance(exc, PlexNotConnected):
-                raise
-            held = await self.held.answer(principal, key, adapter, fallback)
-            if held is None:
-                raise
-            log.info(
-                "plex.degraded_answer",
-                view=what.partition(":")[0],
-                source="held" if held.from_cache else "index",
-                error=type(exc).__name__,
-            )
-            return Cached(held.value, held.from_cache, degraded=True, as_of=held.as_of)
 
     # Reading the library
 
@@ -255,7 +177,7 @@ class PlexService:
             server = await self.callers.server()
             return await server.client.server_info(token=server.owner_token)
 
-        return await self._cached("plex:server", SERVER_TTL, _SERVER, fetch)
+        return await self._answers.get("plex:server", SERVER_TTL, SERVER_ANSWER, fetch)
 
     async def get_libraries(self, principal: Principal | None) -> Cached[list[Library]]:
         """The libraries the user may see, each with its item count (`None`: every library)."""
@@ -266,11 +188,11 @@ class PlexService:
                 await self.held.remember_libraries(principal.id, libraries)
             return libraries
 
-        return await self._view(
+        return await self._answers.view(
             principal,
             "libraries",
             LIBRARIES_TTL,
-            _LIBRARIES,
+            LIBRARIES_ANSWER,
             call,
             self.held.libraries_fallback(),
         )
@@ -299,11 +221,11 @@ class PlexService:
             )
 
         what = f"library:{key}:items:{sort}:{type or 'all'}:{start}:{page_size}"
-        return await self._view(
+        return await self._answers.view(
             principal,
             what,
             CONTENT_TTL,
-            _ITEM_PAGE,
+            ITEM_PAGE_ANSWER,
             fetch,
             self.held.items_fallback(
                 key, page=page, page_size=page_size, sort=_ITEM_SORTS[sort], type=type
@@ -313,11 +235,11 @@ class PlexService:
     async def get_item(self, principal: Principal, rating_key: str) -> Cached[ItemDetail]:
         """One item with its seasons or episodes. Raises `ItemNotFound`."""
         _digits(rating_key, ItemNotFound)
-        return await self._view(
+        return await self._answers.view(
             principal,
             f"item:{rating_key}",
             CONTENT_TTL,
-            _ITEM,
+            ITEM_ANSWER,
             lambda c: c.client.item(rating_key, token=c.token),
             self.held.item_fallback(rating_key),
         )
@@ -347,11 +269,11 @@ class PlexService:
             # its kind (an artist among a hundred movies with the word in their titles).
             return sorted(hits.values(), key=lambda hit: closeness(text, hit.title))
 
-        found = await self._view(
+        found = await self._answers.view(
             principal,
             f"search:{digest}",
             CONTENT_TTL,
-            _HITS,
+            HITS_ANSWER,
             fetch,
             self.held.search_fallback(text, limit=MAX_SEARCH_RESULTS),
         )
@@ -365,11 +287,11 @@ class PlexService:
         self, principal: Principal, *, limit: int = 20
     ) -> Cached[list[LibraryItem]]:
         _check_limit(limit)
-        return await self._view(
+        return await self._answers.view(
             principal,
             f"recent:{limit}",
             CONTENT_TTL,
-            _ITEMS,
+            ITEMS_ANSWER,
             lambda c: c.client.recently_added(token=c.token, limit=limit),
             self.held.recent_fallback(limit=limit),
         )
@@ -387,11 +309,11 @@ class PlexService:
         """The library's collections whose title contains `search` (any case). Raises
         `LibraryNotFound`."""
         _digits(library_key, LibraryNotFound)
-        found = await self._view(
+        found = await self._answers.view(
             principal,
             f"library:{library_key}:collections",
             CONTENT_TTL,
-            _COLLECTIONS,
+            COLLECTIONS_ANSWER,
             lambda c: c.client.collections(library_key, token=c.token),
         )
         collections = found.value
@@ -418,7 +340,7 @@ class PlexService:
             )
 
         what = f"collection:{key}:{start}:{page_size}"
-        return await self._view(principal, what, CONTENT_TTL, _DETAILS, fetch)
+        return await self._answers.view(principal, what, CONTENT_TTL, DETAILS_ANSWER, fetch)
 
     async def create_collection(
         self, library_key: str, title: str, rating_keys: Sequence[str]
@@ -439,7 +361,7 @@ class PlexService:
             machine_identifier=machine_identifier,
             item_type=_COLLECTION_ITEM_TYPES.get(library.type, "movie"),
         )
-        await self._collections_changed(library_key)
+        await self._answers.collections_changed(library_key)
         return collection
 
     async def add_to_collection(self, collection_key: str, rating_keys: Sequence[str]) -> None:
@@ -452,7 +374,7 @@ class PlexService:
             token=server.owner_token,
             machine_identifier=machine_identifier,
         )
-        await self._collections_changed(None)
+        await self._answers.collections_changed(None)
 
     # Scans
 
@@ -461,14 +383,15 @@ class PlexService:
         `LibraryNotFound`."""
         server = await self.callers.server()
         await server.client.refresh_library(key, token=server.owner_token)
-        await self._library_changed(key)
+        # A scan can add, change and remove items anywhere in what was cached about the library.
+        await self._answers.libraries_changed((key,))
 
     async def scan_directory(self, key: str, path: str) -> None:
         """Ask Plex to scan one folder (as the Plex server sees it) of the library. Raises
         `LibraryNotFound` and `PathOutsideLibrary`."""
         server = await self.callers.server()
         await server.client.scan_path(key, path, token=server.owner_token)
-        await self._library_changed(key)
+        await self._answers.libraries_changed((key,))
 
     async def find_youtube_library(self) -> Library | None:
         """The library holding MediaNest's YouTube folder: the one with the deepest folder that
@@ -517,32 +440,6 @@ class PlexService:
         image, hit = await self.images.fetch(server, ref, width=width, height=height)
         return Cached(image, hit)
 
-    # Cache
-
-    async def _cached(
-        self,
-        key: str,
-        ttl: float,
-        adapter: TypeAdapter[T],
-        fetch: Callable[[], Awaitable[T]],
-        *,
-        hold: bool = False,
-    ) -> Cached[T]:
-        """With `hold`, a fresh answer is also kept to fall back on while Plex is down."""
-        fetched = False
-
-        async def load() -> Any:
-            nonlocal fetched
-            fetched = True
-            data = adapter.dump_python(await fetch(), mode="json")
-            if hold:
-                await self.held.keep(key, data)
-            return data
-
-        # A fresh answer is read back from what was cached, so a hit and a miss look alike.
-        value = await self._cache.get_or_set_typed(key, load, adapter, ttl)
-        return Cached(value, hit=not fetched)
-
     async def _owner_library(self, key: str) -> Library:
         _digits(key, LibraryNotFound)
         for library in (await self.get_libraries(None)).value:
@@ -553,30 +450,7 @@ class PlexService:
     async def libraries_changed(self, keys: Iterable[str]) -> None:
         """Forget what was cached about libraries whose titles changed (a sync found new,
         changed or removed titles), in every process sharing the cache."""
-        # Titles appear in item pages, searches, "recently added" and collections, whatever
-        # library they belong to: those go whole, library listings only for `keys`.
-        await self._invalidate(
-            "plex:*:libraries",
-            *(f"plex:*:library:{key}:*" for key in keys),
-            "plex:*:item:*",
-            "plex:*:search:*",
-            "plex:*:recent:*",
-            "plex:*:collection:*",
-        )
-
-    async def _library_changed(self, key: str) -> None:
-        # A scan can add, change and remove items anywhere in what was cached about the library.
-        await self.libraries_changed((key,))
-
-    async def _collections_changed(self, library_key: str | None) -> None:
-        library = library_key or "*"
-        await self._invalidate(
-            f"plex:*:library:{library}:collections", "plex:*:collection:*", "plex:*:search:*"
-        )
-
-    async def _invalidate(self, *patterns: str) -> None:
-        removed = await asyncio.gather(*(self._cache.invalidate_pattern(p) for p in patterns))
-        log.info("plex.cache_invalidated", keys=sum(removed))
+        await self._answers.libraries_changed(keys)
 
 
 def _digits(key: str, missing: type[Exception]) -> str:

@@ -10,20 +10,19 @@ from typing import Any
 import pytest
 
 from medianest.auth.plex_access import (
-    PLEX_SERVER,
     AccessDecision,
     ConnectionSource,
     PlexServerAccess,
     PlexServerConnection,
-    build_plex_server_access,
     settings_connection,
 )
-from medianest.auth.plex_oauth import PLEX_TV, PlexAccount, PlexTvClient, build_plex_tv_client
 from medianest.config import Settings
 from medianest.core.errors import UpstreamTimeout, UpstreamUnavailable
-from medianest.core.http import create_http_client
 from medianest.core.metrics import Metrics
-from medianest.core.resilience import Breakers, Upstream
+from medianest.core.resilience import Breakers
+from medianest.integrations.plex.errors import PLEX_SERVER, PLEX_TV
+from medianest.integrations.plex.servers import PlexServers
+from medianest.integrations.plex.tv import PlexAccount, PlexTvClient, build_plex_tv_client
 from tests.conftest import SettingsFactory
 from tests.fakes.plex_server import FakePlexServer
 from tests.fakes.plex_tv import FakePlexTv
@@ -77,6 +76,7 @@ def account(plex_tv: FakePlexTv, account_id: int) -> PlexAccount:
 class Rig:
     access: PlexServerAccess
     plex_tv: PlexTvClient
+    servers: PlexServers
     breakers: Breakers
     settings: Settings
     metrics: Metrics
@@ -109,14 +109,17 @@ async def make_rig(
         breakers = Breakers(settings, metrics)
         await breakers.start()
         plex = build_plex_tv_client(settings, breakers, metrics, "medianest-test-install")
-        access = build_plex_server_access(settings, plex, breakers, metrics, connection=connection)
-        rig = Rig(access, plex, breakers, settings, metrics)
+        servers = PlexServers(
+            settings, breakers, metrics, client_identifier="medianest-test-install"
+        )
+        access = PlexServerAccess(plex, servers, connection or settings_connection(settings))
+        rig = Rig(access, plex, servers, breakers, settings, metrics)
         rigs.append(rig)
         return rig
 
     yield make
     for rig in rigs:
-        await rig.access.aclose()
+        await rig.servers.aclose()
         await rig.plex_tv.aclose()
         await rig.breakers.close()
 
@@ -210,21 +213,17 @@ class TestServerFacts:
         self, rig: Rig, plex_tv: FakePlexTv, plex_server: FakePlexServer
     ) -> None:
         now = [1000.0]
-        async with create_http_client(rig.settings) as http_client:
-            access = PlexServerAccess(
-                rig.plex_tv,
-                Upstream(PLEX_SERVER, http_client, rig.breakers, rig.metrics),
-                settings_connection(rig.settings),
-                clock=lambda: now[0],
-            )
-            owner = account(plex_tv, OWNER_ID)
-            await access.check(owner)
-            now[0] += 599
-            await access.check(owner)
-            assert plex_server.hits == 1
+        access = PlexServerAccess(
+            rig.plex_tv, rig.servers, settings_connection(rig.settings), clock=lambda: now[0]
+        )
+        owner = account(plex_tv, OWNER_ID)
+        await access.check(owner)
+        now[0] += 599
+        await access.check(owner)
+        assert plex_server.hits == 1
 
-            now[0] += 2
-            await access.check(owner)
+        now[0] += 2
+        await access.check(owner)
 
         assert plex_server.hits == 2
 

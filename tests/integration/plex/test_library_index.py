@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from medianest.auth.plex_access import PLEX_SERVER
 from medianest.core.db import Database, utc_now
 from medianest.core.errors import UpstreamUnavailable
 from medianest.core.jobs import Job, JobStatus
 from medianest.core.metrics import Metrics
 from medianest.core.queue import JobQueue
-from medianest.plex.client import PlexServerClient
+from medianest.integrations.plex.errors import PLEX_SERVER
+from medianest.integrations.plex.server import PlexServerClient
 from medianest.plex.index_jobs import SYNC_FULL, SYNC_INCREMENTAL, register_index_jobs
 from medianest.plex.library_index import IndexedItem, LibraryIndex
 from medianest.plex.models import SYNC_RUN_ID, PlexItem, PlexSyncRun

@@ -15,7 +15,6 @@ import redis
 
 from medianest.auth.models import Role, User
 from medianest.auth.plex_access import settings_connection
-from medianest.auth.plex_oauth import build_plex_tv_client
 from medianest.auth.plex_tokens import PlexTokens
 from medianest.auth.sessions import Principal
 from medianest.config import Settings
@@ -25,18 +24,20 @@ from medianest.core.errors import UpstreamTimeout, UpstreamUnavailable, Validati
 from medianest.core.metrics import Metrics
 from medianest.core.resilience import Breakers
 from medianest.core.security import EncryptionService
-from medianest.plex.callers import NotSharedWithYou, PlexNotConnected, PlexSignInRequired
-from medianest.plex.client import (
+from medianest.integrations.plex.errors import (
     CollectionNotFound,
     ImageNotFound,
     InvalidImagePath,
     ItemNotFound,
     LibraryNotFound,
     PathOutsideLibrary,
-    PlexAccessDenied,
     PlexRejected,
-    PlexUserToken,
+    UserTokenRefused,
 )
+from medianest.integrations.plex.servers import PlexServers
+from medianest.integrations.plex.transport import PlexUserToken
+from medianest.integrations.plex.tv import build_plex_tv_client
+from medianest.plex.callers import NotSharedWithYou, PlexNotConnected, PlexSignInRequired
 from medianest.plex.images import Image, ImageDiskCache
 from medianest.plex.service import PlexService
 from tests.conftest import SettingsFactory
@@ -119,6 +120,7 @@ async def service_for(settings: Settings, **options: Any) -> AsyncIterator[Harne
     db = Database(settings.resolved_database_url)
     encryption = EncryptionService(settings.encryption_keys)
     plex_tv = build_plex_tv_client(settings, breakers, metrics, CLIENT_ID)
+    servers = PlexServers(settings, breakers, metrics, client_identifier=CLIENT_ID)
     service = PlexService(
         settings=settings,
         cache=cache,
@@ -127,15 +129,14 @@ async def service_for(settings: Settings, **options: Any) -> AsyncIterator[Harne
         plex_tokens=PlexTokens(db, encryption),
         plex_tv=plex_tv,
         connection=settings_connection(settings),
-        breakers=breakers,
-        metrics=metrics,
-        client_identifier=CLIENT_ID,
+        servers=servers,
         **options,
     )
     try:
         yield Harness(service, db, cache, encryption, settings)
     finally:
         await service.aclose()
+        await servers.aclose()
         await plex_tv.aclose()
         await cache.close()
         await db.close()
@@ -289,7 +290,7 @@ class TestGetClientForUser:
         )
         plex_tv.set_resources(FRIEND_TOKEN, [resource])
 
-        with pytest.raises(PlexAccessDenied):
+        with pytest.raises(UserTokenRefused):
             await plex.get_libraries(friend)
         libraries = await plex.get_libraries(friend)
 
@@ -324,7 +325,7 @@ class TestGetClientForUser:
     ) -> None:
         revoked = await harness.user("a-token-plex-tv-forgot")
 
-        with pytest.raises(PlexAccessDenied) as caught:
+        with pytest.raises(UserTokenRefused) as caught:
             await plex.get_client_for_user(revoked)
 
         assert caught.value.status == 403

@@ -26,8 +26,8 @@ from medianest.core.db import Database, utc_now
 from medianest.core.jobs import Job, JobStatus
 from medianest.core.metrics import Metrics
 from medianest.core.queue import JobQueue
+from medianest.integrations.plex.server import PlexServerClient
 from medianest.plex.callers import PlexNotConnected
-from medianest.plex.client import PlexServerClient
 from medianest.plex.index_jobs import SYNC_FULL, SYNC_INCREMENTAL
 from medianest.plex.library_index import LibraryIndex
 from medianest.plex.models import SYNC_RUN_ID, PlexItem, PlexSyncRun

@@ -13,17 +13,16 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from medianest import __version__
-from medianest.auth.plex_oauth import (
-    PLEX_TV,
-    InvalidPlexToken,
-    PinNotFound,
-    PlexRateLimited,
-    PlexTvClient,
-    build_plex_tv_client,
-)
 from medianest.core.errors import UpstreamTimeout, UpstreamUnavailable
 from medianest.core.metrics import Metrics
 from medianest.core.resilience import Breakers
+from medianest.integrations.plex.errors import (
+    PLEX_TV,
+    PlexRateLimited,
+    PlexTvTokenRefused,
+    UnknownPin,
+)
+from medianest.integrations.plex.tv import PlexTvClient, build_plex_tv_client
 from tests.conftest import SettingsFactory
 from tests.fakes.plex_tv import PAYLOADS, FakePlexTv, client_resource, server_resource
 
@@ -191,7 +190,7 @@ class TestGetPin:
         pin = await rig.plex.create_pin()
         plex_tv.expire(pin.id)
 
-        with pytest.raises(PinNotFound) as caught:
+        with pytest.raises(UnknownPin) as caught:
             await rig.plex.get_pin(pin.id)
 
         assert caught.value.status == 400
@@ -199,7 +198,7 @@ class TestGetPin:
         assert caught.value.message == "This sign-in link has expired. Start again."
 
     async def test_an_unknown_pin_is_treated_as_expired(self, rig: Rig) -> None:
-        with pytest.raises(PinNotFound):
+        with pytest.raises(UnknownPin):
             await rig.plex.get_pin(42)
 
     async def test_a_pin_can_only_be_read_by_the_install_that_created_it(
@@ -210,7 +209,7 @@ class TestGetPin:
         pin = await ours.plex.create_pin()
         plex_tv.approve(pin.id, ALICE)
 
-        with pytest.raises(PinNotFound):
+        with pytest.raises(UnknownPin):
             await other.plex.get_pin(pin.id)
         assert (await ours.plex.get_pin(pin.id)).auth_token == ALICE
 
@@ -269,7 +268,7 @@ class TestGetAccount:
         self, rig: Rig, plex_tv: FakePlexTv
     ) -> None:
         for _ in range(THRESHOLD + 1):
-            with pytest.raises(InvalidPlexToken) as caught:
+            with pytest.raises(PlexTvTokenRefused) as caught:
                 await rig.plex.get_account("revoked-token")
             assert caught.value.status == 401
             assert caught.value.code == "UNAUTHORIZED"
@@ -346,7 +345,7 @@ class TestGetResources:
         assert "srv-token" not in repr(server)
 
     async def test_a_refused_token_is_a_failed_sign_in(self, rig: Rig) -> None:
-        with pytest.raises(InvalidPlexToken):
+        with pytest.raises(PlexTvTokenRefused):
             await rig.plex.get_resources("revoked-token")
 
 

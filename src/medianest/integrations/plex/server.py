@@ -8,31 +8,44 @@ header on every endpoint, the photo transcoder included (only URLs handed to a b
 token in their query, and MediaNest hands none out).
 
 Lists are always paged (`X-Plex-Container-Start/Size`, at most 200 a page): unpaged `/all` on a
-large library times out. Plex's error answers are never JSON: 404 becomes the matching
-`NotFound`, 400 a `ValidationFailed`, anything else unexpected an `UpstreamUnavailable`.
+large library times out. What a status means is decided in `transport.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
-from pathlib import PurePath, PurePosixPath, PureWindowsPath
 
-import httpx
 import structlog
 
-from medianest.auth.plex_access import PLEX_SERVER
-from medianest.auth.plex_oauth import plex_tv_headers
-from medianest.config import Settings
-from medianest.core.errors import Forbidden, NotFound, UpstreamUnavailable, ValidationFailed
-from medianest.core.http import create_http_client
-from medianest.core.metrics import Metrics
-from medianest.core.resilience import Breakers, Upstream
-from medianest.plex import wire
-from medianest.plex.schemas import (
+from medianest.core.errors import ValidationFailed
+from medianest.integrations.plex import wire
+from medianest.integrations.plex.checks import (
+    COLLECTION_BATCH,
+    IMAGE_PATH,
+    MAX_PAGE_SIZE,
+    PARENT_TYPES,
+    TYPE_IDS,
+    check_page,
+    check_scan_path,
+    image_size,
+    inside,
+    item_keys,
+    plex_key,
+    section_path,
+)
+from medianest.integrations.plex.errors import (
+    CollectionNotFound,
+    ImageNotFound,
+    InvalidImagePath,
+    ItemNotFound,
+    LibraryNotFound,
+    PathOutsideLibrary,
+    ProbeFailure,
+)
+from medianest.integrations.plex.schemas import (
     Collection,
     ItemDetail,
     ItemSort,
@@ -44,104 +57,45 @@ from medianest.plex.schemas import (
     SearchHit,
     ServerInfo,
 )
+from medianest.integrations.plex.transport import ServerTransport, unexpected
 
 log = structlog.get_logger(__name__)
-
-MAX_PAGE_SIZE = 200
-# Keys per collection create/add call: keeps each URL near 700 characters, well below the
-# 2,000 or so that proxies in front of a Plex server can be relied on to accept.
-COLLECTION_BATCH = 50
-MAX_IMAGE_SIDE = 4000
-
-TYPE_IDS: dict[str, int] = {
-    "movie": 1,
-    "show": 2,
-    "season": 3,
-    "episode": 4,
-    "artist": 8,
-    "album": 9,
-    "track": 10,
-    "collection": 18,
-}
-_PARENT_TYPES = frozenset({"show", "season", "artist", "album"})
-_RATING_KEY = re.compile(r"[0-9]{1,12}")
-# Poster, art and composite paths of items and collections: no dots, percent signs, colons or
-# query strings, so nothing can climb out of /library/ or name another host.
-_IMAGE_PATH = re.compile(r"/library/[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*")
-
-
-class PlexUserToken(str):
-    """A shared user's own token for this server (the `accessToken` of its plex.tv resource).
-
-    Plex refusing it tells what this user may not see, not that MediaNest is misconfigured.
-    """
-
-    __slots__ = ()
-
-
-class ItemNotFound(NotFound):
-    message = "This title is not on the Plex server any more, or is not shared with you."
-
-
-class LibraryNotFound(NotFound):
-    message = "This Plex library does not exist, or is not shared with you."
-
-
-class CollectionNotFound(NotFound):
-    message = "This collection (or that item in it) is not on the Plex server."
-
-
-class ImageNotFound(NotFound):
-    message = "Plex has no such image."
-
-
-class PlexAccessDenied(Forbidden):
-    message = "The Plex server no longer accepts your Plex account. Sign in with Plex again."
-
-
-class PlexRejected(ValidationFailed):
-    """Plex answered 400: it found the request invalid."""
-
-    message = "Plex refused this request as invalid."
-
-
-class PathOutsideLibrary(ValidationFailed):
-    message = "Plex can only scan folders of the library."
-
-
-class InvalidImagePath(ValidationFailed):
-    message = "Only Plex library images (paths starting with /library/) can be shown."
 
 
 class PlexServerClient:
     """One Plex Media Server. Every failure to reach it leaves as `UpstreamUnavailable` or
     `UpstreamTimeout` naming Plex; the owner's token being refused is misconfiguration."""
 
-    def __init__(self, upstream: Upstream, *, http_client: httpx.AsyncClient | None = None) -> None:
-        """`http_client` is the client behind `upstream`, when this adapter owns and closes it."""
-        self._upstream = upstream
-        self._http_client = http_client
+    def __init__(self, transport: ServerTransport) -> None:
+        self._wire = transport
 
     async def aclose(self) -> None:
-        if self._http_client is not None:
-            await self._http_client.aclose()
+        await self._wire.aclose()
 
     # The server
 
     async def identity(self) -> PlexIdentity:
-        """The server's machine identifier and version; needs no token."""
-        found = await self._get("/identity", token=None)
-        if not found.machine_identifier:
-            wire.unreadable(found)
-        return PlexIdentity(machine_identifier=found.machine_identifier, version=found.version)
+        """The server's machine identifier and version; needs no token.
+
+        The one way MediaNest tells a Plex server from anything else at an address: browsing
+        and sign-in read it through the breaker, the connection test through a probing client
+        (`PlexServers.probing`), which raises `PlexProbeFailed` (`NOT_PLEX` for an answer that
+        is not a Plex identity) rather than `PlexUnreadableAnswer` or `PlexUnexpectedAnswer`.
+        """
+        found, machine_identifier = await self._wire.read_server(
+            "/identity", token=None, failure=ProbeFailure.NOT_PLEX
+        )
+        return PlexIdentity(machine_identifier=machine_identifier, version=found.version)
 
     async def server_info(self, *, token: str) -> ServerInfo:
-        found = await self._get("/", token=token)
-        if not found.machine_identifier:
-            wire.unreadable(found)
+        """The server's name and version, as `token` may read them; a probing client raises
+        `PlexProbeFailed` (`TOKEN_REFUSED`, `SERVER_ERROR` for any other answer)."""
+        found, machine_identifier = await self._wire.read_server(
+            "/", token=token, failure=ProbeFailure.SERVER_ERROR
+        )
         return ServerInfo(
-            name=found.friendly_name or found.machine_identifier,
-            machine_identifier=found.machine_identifier,
+            name=found.friendly_name or machine_identifier,
+            machine_identifier=machine_identifier,
             version=found.version,
             platform=found.platform,
         )
@@ -153,7 +107,7 @@ class PlexServerClient:
 
         With `include_counts`, each library's `item_count` is asked for too, one call each.
         """
-        found = await self._get("/library/sections", token=token)
+        found = await self._wire.get("/library/sections", token=token)
         libraries = [wire.library(section) for section in found.directory if section.key]
         if not include_counts:
             return libraries
@@ -167,7 +121,7 @@ class PlexServerClient:
 
     async def library(self, key: str, *, token: str) -> Library:
         """Raises `LibraryNotFound`."""
-        _key(key, LibraryNotFound)
+        plex_key(key, LibraryNotFound)
         for library in await self.libraries(token=token):
             if library.key == key:
                 return library
@@ -176,11 +130,11 @@ class PlexServerClient:
     async def library_size(self, key: str, *, token: str, type: ItemType | None = None) -> int:
         """How many items the library holds (of `type`: e.g. a music library's albums rather
         than its artists), without listing any. Raises `LibraryNotFound`."""
-        path = _section(key, "all")
+        path = section_path(key, "all")
         params: dict[str, object] = wire.paging(0, 0)
         if type is not None:
             params["type"] = TYPE_IDS[type]
-        found = await self._get(path, token=token, params=params, missing=LibraryNotFound)
+        found = await self._wire.get(path, token=token, params=params, missing=LibraryNotFound)
         return wire.page_of(found, [], 0).total_size
 
     async def library_items(
@@ -198,7 +152,7 @@ class PlexServerClient:
         """One page of the library. `type` lists e.g. the episodes of a TV library rather than
         its shows; `updated_since` (epoch seconds or a datetime) keeps only items changed at or
         after it. Raises `LibraryNotFound`, and `ValueError` for a size outside 1..200."""
-        _check_page(start, size)
+        check_page(start, size)
         params: dict[str, object] = {**wire.paging(start, size), "sort": sort}
         if type is not None:
             params["type"] = TYPE_IDS[type]
@@ -208,8 +162,8 @@ class PlexServerClient:
             # PMS's `>>=` filter is strictly "after": one second earlier keeps the items
             # changed in the very second asked for (a bulk edit stamps many with one second).
             params["updatedAt>>"] = wire.epoch(updated_since) - 1
-        path = _section(key, "all")
-        found = await self._get(path, token=token, params=params, missing=LibraryNotFound)
+        path = section_path(key, "all")
+        found = await self._wire.get(path, token=token, params=params, missing=LibraryNotFound)
         library_key = found.library_section_id or key
         return wire.page_of(
             found, [wire.library_item(m, library_key) for m in found.metadata], start
@@ -247,7 +201,7 @@ class PlexServerClient:
             )
             return asyncio.ensure_future(page)
 
-        _check_page(0, page_size)
+        check_page(0, page_size)
         pending = fetch(0)
         try:
             while True:
@@ -277,20 +231,22 @@ class PlexServerClient:
 
         Raises `ItemNotFound`.
         """
-        path = f"/library/metadata/{_key(rating_key, ItemNotFound)}"
-        found = await self._get(path, token=token, params={"includeGuids": 1}, missing=ItemNotFound)
+        path = f"/library/metadata/{plex_key(rating_key, ItemNotFound)}"
+        found = await self._wire.get(
+            path, token=token, params={"includeGuids": 1}, missing=ItemNotFound
+        )
         item = next((m for m in found.metadata if m.rating_key == rating_key), None)
         if item is None:
             raise ItemNotFound
         children: list[LibraryItem] = []
-        if include_children and item.type in _PARENT_TYPES:
+        if include_children and item.type in PARENT_TYPES:
             children = await self.children(rating_key, token=token)
         return wire.item_detail(item, found, children)
 
     async def children(self, rating_key: str, *, token: str) -> list[LibraryItem]:
         """A show's seasons or a season's episodes, in Plex's order. Raises `ItemNotFound`."""
-        path = f"/library/metadata/{_key(rating_key, ItemNotFound)}/children"
-        entries = self._all_pages(path, token, ItemNotFound)
+        path = f"/library/metadata/{plex_key(rating_key, ItemNotFound)}/children"
+        entries = self._wire.all_pages(path, token, ItemNotFound)
         return [wire.library_item(item, library) async for item, library in entries]
 
     async def search(
@@ -305,20 +261,22 @@ class PlexServerClient:
         query = query.strip()
         if not query:
             raise ValidationFailed.on("query", "Search query is required")
-        _check_page(0, limit)
+        check_page(0, limit)
         params: dict[str, object] = {"query": query, "limit": limit, "includeCollections": 1}
         if section is not None:
-            params["sectionId"] = _key(section, LibraryNotFound)
-        found = await self._get("/hubs/search", token=token, params=params)
+            params["sectionId"] = plex_key(section, LibraryNotFound)
+        found = await self._wire.get("/hubs/search", token=token, params=params)
         return [wire.search_hit(m) for hub in found.hubs for m in hub.metadata]
 
     async def recently_added(
         self, *, token: str, limit: int = 20, section: str | None = None
     ) -> list[LibraryItem]:
         """The newest additions, newest first. Raises `LibraryNotFound` for `section`."""
-        _check_page(0, limit)
-        path = "/library/recentlyAdded" if section is None else _section(section, "recentlyAdded")
-        found = await self._get(
+        check_page(0, limit)
+        path = (
+            "/library/recentlyAdded" if section is None else section_path(section, "recentlyAdded")
+        )
+        found = await self._wire.get(
             path, token=token, params=wire.paging(0, limit), missing=LibraryNotFound
         )
         return [wire.library_item(m, found.library_section_id) for m in found.metadata][:limit]
@@ -327,13 +285,15 @@ class PlexServerClient:
 
     async def collections(self, section_key: str, *, token: str) -> list[Collection]:
         """Raises `LibraryNotFound`."""
-        entries = self._all_pages(_section(section_key, "collections"), token, LibraryNotFound)
+        entries = self._wire.all_pages(
+            section_path(section_key, "collections"), token, LibraryNotFound
+        )
         return [wire.collection(item, library or section_key) async for item, library in entries]
 
     async def collection(self, rating_key: str, *, token: str) -> Collection:
         """Raises `CollectionNotFound`."""
-        path = f"/library/metadata/{_key(rating_key, CollectionNotFound)}"
-        found = await self._get(path, token=token, missing=CollectionNotFound)
+        path = f"/library/metadata/{plex_key(rating_key, CollectionNotFound)}"
+        found = await self._wire.get(path, token=token, missing=CollectionNotFound)
         item = next((m for m in found.metadata if m.rating_key == rating_key), None)
         if item is None or item.type != "collection":
             raise CollectionNotFound
@@ -343,10 +303,10 @@ class PlexServerClient:
         self, rating_key: str, *, token: str, start: int = 0, size: int = 50
     ) -> Page[LibraryItem]:
         """Raises `CollectionNotFound`."""
-        _check_page(start, size)
-        path = f"/library/collections/{_key(rating_key, CollectionNotFound)}/children"
+        check_page(start, size)
+        path = f"/library/collections/{plex_key(rating_key, CollectionNotFound)}/children"
         params = wire.paging(start, size)
-        found = await self._get(path, token=token, params=params, missing=CollectionNotFound)
+        found = await self._wire.get(path, token=token, params=params, missing=CollectionNotFound)
         items = [wire.library_item(m, found.library_section_id) for m in found.metadata]
         return wire.page_of(found, items, start)
 
@@ -370,17 +330,17 @@ class PlexServerClient:
         title = title.strip()
         if not title:
             raise ValidationFailed.on("title", "A collection needs a title.")
-        keys = _item_keys(rating_keys)
+        keys = item_keys(rating_keys)
         batches = [keys[i : i + COLLECTION_BATCH] for i in range(0, len(keys), COLLECTION_BATCH)]
         params: dict[str, object] = {
             "type": item_type if isinstance(item_type, int) else TYPE_IDS[item_type],
             "title": title,
             "smart": 0,
-            "sectionId": _key(section_key, LibraryNotFound),
+            "sectionId": plex_key(section_key, LibraryNotFound),
         }
         if batches:
             params["uri"] = wire.items_uri(machine_identifier, batches[0])
-        response = await self._call(
+        response = await self._wire.call(
             "POST",
             "/library/collections",
             token=token,
@@ -409,8 +369,8 @@ class PlexServerClient:
         machine_identifier: str,
     ) -> None:
         """Raises `CollectionNotFound` and `PlexRejected` (items of another type or library)."""
-        _key(collection_key, CollectionNotFound)
-        keys = _item_keys(rating_keys)
+        plex_key(collection_key, CollectionNotFound)
+        keys = item_keys(rating_keys)
         for i in range(0, len(keys), COLLECTION_BATCH):
             batch = keys[i : i + COLLECTION_BATCH]
             await self._add_batch(collection_key, batch, token, machine_identifier)
@@ -419,15 +379,17 @@ class PlexServerClient:
         self, collection_key: str, item_key: str, *, token: str
     ) -> None:
         """Raises `CollectionNotFound` when the collection, or the item in it, is not there."""
-        collection = _key(collection_key, CollectionNotFound)
-        path = f"/library/collections/{collection}/items/{_key(item_key, CollectionNotFound)}"
-        await self._call("DELETE", path, token=token, missing=CollectionNotFound)
+        collection = plex_key(collection_key, CollectionNotFound)
+        path = f"/library/collections/{collection}/items/{plex_key(item_key, CollectionNotFound)}"
+        await self._wire.call("DELETE", path, token=token, missing=CollectionNotFound)
 
     # Scans
 
     async def refresh_library(self, key: str, *, token: str) -> None:
         """Ask Plex to scan the whole library for new and changed files; returns at once."""
-        await self._call("GET", _section(key, "refresh"), token=token, missing=LibraryNotFound)
+        await self._wire.call(
+            "GET", section_path(key, "refresh"), token=token, missing=LibraryNotFound
+        )
         log.info("plex.library_refresh_requested", library=key)
 
     async def scan_path(
@@ -439,11 +401,11 @@ class PlexServerClient:
         (read from Plex unless `library`, as last read, is given): anything else raises
         `PathOutsideLibrary` before Plex is asked to scan.
         """
-        _key(key, LibraryNotFound)
-        _check_scan_path(path)
+        plex_key(key, LibraryNotFound)
+        check_scan_path(path)
         if library is None or library.key != key:
             library = await self.library(key, token=token)
-        folder = _inside(path, library.locations)
+        folder = inside(path, library.locations)
         if folder is None:
             folders = ", ".join(library.locations) or "none"
             message = (
@@ -451,9 +413,9 @@ class PlexServerClient:
                 f"({folders}); Plex can only scan those."
             )
             raise PathOutsideLibrary.on("path", message)
-        await self._call(
+        await self._wire.call(
             "GET",
-            _section(key, "refresh"),
+            section_path(key, "refresh"),
             token=token,
             params={"path": folder},
             missing=LibraryNotFound,
@@ -476,29 +438,29 @@ class PlexServerClient:
         Raises `InvalidImagePath` for anything but a `/library/...` path before any call,
         `ValidationFailed` for a side outside 1..4000, and `ImageNotFound`.
         """
-        if not _IMAGE_PATH.fullmatch(path):
+        if not IMAGE_PATH.fullmatch(path):
             raise InvalidImagePath.on("path", InvalidImagePath.message)
         params: dict[str, object] | None = None
         if width is not None or height is not None:
-            side_w, side_h = _image_size(width, height)
+            side_w, side_h = image_size(width, height)
             params = {"url": path, "width": side_w, "height": side_h, "minSize": 1, "upscale": 1}
             path = "/photo/:/transcode"
         headers = {"Accept": "image/*"}
-        response = await self._call(
+        response = await self._wire.call(
             "GET", path, token=token, params=params, headers=headers, missing=ImageNotFound
         )
         content_type = response.headers.get("content-type", "").split(";")[0].strip()
         if not content_type.startswith("image/"):
-            raise _unexpected(response)
+            raise unexpected(response)
         return response.content, content_type
 
-    # Wire
+    # Batches
 
     async def _add_batch(
         self, collection_key: str, keys: Sequence[str], token: str, machine_identifier: str
     ) -> None:
         # Adding items already in a collection changes nothing: safe to send again.
-        await self._call(
+        await self._wire.call(
             "PUT",
             f"/library/collections/{collection_key}/items",
             token=token,
@@ -508,161 +470,3 @@ class PlexServerClient:
             rejected="Plex refused to add those items: they must be in the collection's "
             "library and of its type.",
         )
-
-    async def _all_pages(
-        self, path: str, token: str, missing: type[NotFound]
-    ) -> AsyncIterator[tuple[wire.Item, str | None]]:
-        """Every entry of a list Plex pages, with the library the page says it is from."""
-        start = 0
-        while True:
-            params = wire.paging(start, MAX_PAGE_SIZE)
-            found = await self._get(path, token=token, params=params, missing=missing)
-            for item in found.metadata:
-                yield item, found.library_section_id
-            following = start + len(found.metadata)
-            if not found.metadata or following >= wire.page_of(found, [], start).total_size:
-                return
-            start = following
-
-    async def _get(
-        self,
-        path: str,
-        *,
-        token: str | None,
-        params: Mapping[str, object] | None = None,
-        missing: type[NotFound] | None = None,
-    ) -> wire.Container:
-        response = await self._call("GET", path, token=token, params=params, missing=missing)
-        return wire.container(response)
-
-    async def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        token: str | None,
-        params: Mapping[str, object] | None = None,
-        headers: Mapping[str, str] | None = None,
-        missing: type[NotFound] | None = None,
-        rejected: str | None = None,
-        idempotent: bool | None = None,
-    ) -> httpx.Response:
-        """Send one call and return a 2xx answer; raise for everything else.
-
-        `missing` is raised for a 404, and for a shared user's token being refused (Plex's
-        way of saying that library or item is not shared with them).
-        """
-        call_headers = dict(headers or {})
-        if token is not None:
-            call_headers["X-Plex-Token"] = str(token)
-        response = await self._upstream.request(
-            method,
-            wire.url(path, params),
-            headers=call_headers,
-            idempotent=idempotent,
-            user_credentials=isinstance(token, PlexUserToken),
-        )
-        status = response.status_code
-        if 200 <= status < 300:
-            return response
-        if status in (401, 403):
-            # Only a shared user's token gets here: the Upstream raises for the owner's.
-            log.info("plex.user_token_refused", path=path, status=status)
-            raise (missing or PlexAccessDenied)()
-        if status == 404 and missing is not None:
-            raise missing()
-        if status == 400:
-            log.info("plex.request_refused", method=method, path=path)
-            raise PlexRejected(rejected)
-        raise _unexpected(response)
-
-
-def build_plex_server_client(
-    settings: Settings, breakers: Breakers, metrics: Metrics, *, url: str, client_identifier: str
-) -> PlexServerClient:
-    """The adapter for the server at `url` with its own HTTP client, closed by `aclose()`."""
-    http_client = create_http_client(
-        settings, base_url=url.rstrip("/"), headers=plex_tv_headers(client_identifier)
-    )
-    upstream = Upstream(PLEX_SERVER, http_client, breakers, metrics)
-    return PlexServerClient(upstream, http_client=http_client)
-
-
-# What is checked and built before anything is sent
-
-
-def _check_page(start: int, size: int) -> None:
-    if start < 0 or not 1 <= size <= MAX_PAGE_SIZE:
-        raise ValueError(f"pages start at 0 or later and hold 1..{MAX_PAGE_SIZE} items")
-
-
-def _key(key: str, missing: type[NotFound]) -> str:
-    """`key` when it can be a Plex key; anything else cannot exist (nor climb out of a path)."""
-    if not _RATING_KEY.fullmatch(key):
-        raise missing
-    return key
-
-
-def _section(key: str, rest: str) -> str:
-    return f"/library/sections/{_key(key, LibraryNotFound)}/{rest}"
-
-
-def _item_keys(keys: Iterable[str]) -> list[str]:
-    result = [str(key).strip() for key in keys]
-    bad = [key for key in result if not _RATING_KEY.fullmatch(key)]
-    if bad:
-        message = f"These are not Plex item ids: {', '.join(bad[:5])}."
-        raise ValidationFailed.on("ratingKeys", message)
-    return list(dict.fromkeys(result))
-
-
-def _image_size(width: int | None, height: int | None) -> tuple[int, int]:
-    sides = {
-        "width": width if width is not None else height or 0,
-        "height": height if height is not None else width or 0,
-    }
-    for field, value in sides.items():
-        if not 1 <= value <= MAX_IMAGE_SIDE:
-            message = f"The image {field} must be between 1 and {MAX_IMAGE_SIDE} pixels."
-            raise ValidationFailed.on(field, message)
-    return sides["width"], sides["height"]
-
-
-def _flavour(path: str) -> type[PurePath]:
-    # A Plex server on Windows names its folders `D:\Movies`; everything else is POSIX.
-    return PureWindowsPath if re.match(r"[A-Za-z]:[\\/]|\\\\", path) else PurePosixPath
-
-
-def _check_scan_path(path: str) -> None:
-    message = None
-    if not path.strip():
-        message = "Give the folder to scan."
-    elif any(ord(c) < 32 for c in path):
-        message = "The folder name holds control characters."
-    elif ".." in re.split(r"[\\/]", path):
-        message = "The folder may not contain '..'."
-    elif not _flavour(path)(path).is_absolute():
-        message = "Give the folder's full path, as the Plex server sees it."
-    if message is not None:
-        raise PathOutsideLibrary.on("path", message)
-
-
-def _inside(path: str, locations: Sequence[str]) -> str | None:
-    """`path`, normalised, when it is one of `locations` or inside one."""
-    flavour = _flavour(path)
-    for location in locations:
-        if _flavour(location) is not flavour:
-            continue
-        folder, root = flavour(path), flavour(location)
-        if folder == root or root in folder.parents:
-            return str(folder)
-    return None
-
-
-def _unexpected(response: httpx.Response) -> UpstreamUnavailable:
-    log.warning(
-        "plex.unexpected_status", path=response.request.url.path, status=response.status_code
-    )
-    return UpstreamUnavailable(
-        PLEX_SERVER, "Plex answered in a way MediaNest did not expect. Try again in a few minutes."
-    )

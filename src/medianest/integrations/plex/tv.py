@@ -20,20 +20,20 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 
 from medianest import __version__
 from medianest.config import Settings
-from medianest.core.errors import (
-    RateLimited,
-    Unauthorized,
-    UpstreamUnavailable,
-    ValidationFailed,
-)
+from medianest.core.errors import UpstreamUnavailable
 from medianest.core.http import create_http_client
 from medianest.core.metrics import Metrics
 from medianest.core.resilience import Breakers, Upstream
 from medianest.core.schemas import ApiModel
+from medianest.integrations.plex.errors import (
+    PLEX_TV,
+    PlexRateLimited,
+    PlexTvTokenRefused,
+    UnknownPin,
+)
 
 log = structlog.get_logger(__name__)
 
-PLEX_TV = "plex.tv"
 PRODUCT = "MediaNest"
 # How MediaNest describes itself to Plex: shown on the consent page and in the account's
 # "Authorized Devices". The same values go in the headers and in the auth page's context.
@@ -59,29 +59,6 @@ def plex_tv_headers(client_identifier: str) -> dict[str, str]:
         "X-Plex-Model": _MODEL,
         "X-Plex-Language": "en",
     }
-
-
-# Errors
-
-
-class PinNotFound(ValidationFailed):
-    """plex.tv no longer knows the PIN: it expired, or was never created by this install."""
-
-    code = "INVALID_PIN"
-    message = "This sign-in link has expired. Start again."
-
-
-class PlexRateLimited(RateLimited):
-    message = "Plex is asking MediaNest to check less often. Try again in a few seconds."
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(retry_after=retry_after)
-
-
-class InvalidPlexToken(Unauthorized):
-    """plex.tv refused a user's token (expired, revoked, or a password reset since)."""
-
-    message = "Plex did not accept the sign-in. Try again."
 
 
 # Schemas
@@ -227,14 +204,14 @@ class PlexTvClient:
     async def get_pin(self, pin_id: int) -> PlexPin:
         """The PIN as plex.tv sees it now; `auth_token` is set once the user approved it.
 
-        Raises `PinNotFound` when it expired or is unknown to this client identifier, and
+        Raises `UnknownPin` when it expired or is unknown to this client identifier, and
         `PlexRateLimited` when polled too often.
         """
         response = await self._upstream.get(f"/api/v2/pins/{pin_id}")
         if response.status_code == 429:
             raise PlexRateLimited(_retry_after(response))
         if 400 <= response.status_code < 500:
-            raise PinNotFound
+            raise UnknownPin
         if response.status_code != 200:
             _unexpected(response)
         return _parse(response, _PinWire).to_pin()
@@ -258,7 +235,7 @@ class PlexTvClient:
         return f"{self._app_url}/auth#?{urlencode(params, quote_via=quote)}"
 
     async def get_account(self, token: str) -> PlexAccount:
-        """The Plex account `token` belongs to. Raises `InvalidPlexToken`."""
+        """The Plex account `token` belongs to. Raises `PlexTvTokenRefused`."""
         response = await self._user_call("/api/v2/user", token)
         if response.status_code != 200:
             _unexpected(response)
@@ -272,7 +249,7 @@ class PlexTvClient:
         )
 
     async def get_resources(self, token: str) -> list[PlexResource]:
-        """The Plex Media Servers `token`'s account can reach. Raises `InvalidPlexToken`."""
+        """The Plex Media Servers `token`'s account can reach. Raises `PlexTvTokenRefused`."""
         response = await self._user_call(
             "/api/v2/resources", token, params={"includeHttps": "1", "includeRelay": "1"}
         )
@@ -316,7 +293,7 @@ class PlexTvClient:
             path, headers={"X-Plex-Token": token}, user_credentials=True, **kwargs
         )
         if response.status_code in (401, 403):
-            raise InvalidPlexToken
+            raise PlexTvTokenRefused
         return response
 
 

@@ -4,8 +4,8 @@ read leniently and translated into MediaNest's Plex schemas.
 Every answer is a `MediaContainer`. Plex clients disagree on types (counts arrive as strings,
 booleans as "0"/"1"), fields come and go between versions, and item types grow: numbers and
 flags are read from whatever form arrives, an unreadable value becomes unknown rather than
-failing the page, and an entry without a `ratingKey` is left out. Only `PlexServerClient` uses
-this module.
+failing the page, and an entry without a `ratingKey` is left out. Only the server adapter
+(`server.py`, `transport.py`) uses this module.
 """
 
 from __future__ import annotations
@@ -22,9 +22,8 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 from pydantic.alias_generators import to_camel
 
-from medianest.auth.plex_access import PLEX_SERVER
-from medianest.core.errors import UpstreamUnavailable
-from medianest.plex.schemas import (
+from medianest.integrations.plex.errors import PlexUnreadableAnswer
+from medianest.integrations.plex.schemas import (
     Collection,
     ItemDetail,
     Library,
@@ -185,7 +184,7 @@ def epoch(moment: int | datetime) -> int:
 
 
 def container(response: httpx.Response) -> Container:
-    """The answer's `MediaContainer`; anything else is an `UpstreamUnavailable`.
+    """The answer's `MediaContainer`; anything else is a `PlexUnreadableAnswer`.
 
     A value of the wrong kind is dropped (a field becomes unknown, an odd list entry or an item
     without `ratingKey` is left out) rather than costing the whole answer.
@@ -253,9 +252,7 @@ def unreadable(found: Container) -> NoReturn:
 
 
 def _unreadable_error() -> NoReturn:
-    raise UpstreamUnavailable(
-        PLEX_SERVER, "Plex sent an answer MediaNest could not read. Try again in a few minutes."
-    )
+    raise PlexUnreadableAnswer
 
 
 def page_of(found: Container, items: list[T], start: int) -> Page[T]:

@@ -10,18 +10,18 @@ from urllib.parse import parse_qs
 import pytest
 
 from medianest.core.errors import UpstreamTimeout, UpstreamUnavailable, ValidationFailed
-from medianest.plex.client import (
+from medianest.integrations.plex.errors import (
     CollectionNotFound,
     ImageNotFound,
     InvalidImagePath,
     ItemNotFound,
     LibraryNotFound,
     PathOutsideLibrary,
-    PlexAccessDenied,
     PlexRejected,
-    PlexServerClient,
-    PlexUserToken,
+    UserTokenRefused,
 )
+from medianest.integrations.plex.server import PlexServerClient
+from medianest.integrations.plex.transport import PlexUserToken
 from tests.conftest import SettingsFactory
 from tests.fakes.plex_server import OWNER_TOKEN, FakePlexServer, png_size
 from tests.support.plex import CLIENT_ID, server_client
@@ -131,7 +131,7 @@ class TestLibraries:
     async def test_a_shared_users_refused_token_is_theirs_to_renew(
         self, plex: PlexServerClient
     ) -> None:
-        with pytest.raises(PlexAccessDenied) as caught:
+        with pytest.raises(UserTokenRefused) as caught:
             await plex.libraries(token=PlexUserToken("revoked-friend-token"))
 
         assert caught.value.status == 403
