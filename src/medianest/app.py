@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import TypedDict
 
 import structlog
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import Scope
 
 from medianest import __version__
-from medianest.admin.pages import install_admin_pages
-from medianest.admin.router import router as admin_router
+from medianest.admin.domain import build_admin
 from medianest.admin.service import AdminService
 from medianest.auth.account import AccountService
-from medianest.auth.allowance import ProofAllowance
 from medianest.auth.deps import (
     VERIFIED_CLAIMS,
     optional_principal,
@@ -30,25 +25,16 @@ from medianest.auth.deps import (
     require_admin,
     require_user,
 )
-from medianest.auth.directory import UserDirectory
-from medianest.auth.mailer import Mailer
-from medianest.auth.pages import install_auth_pages
-from medianest.auth.passwords import PasswordHasher
-from medianest.auth.plex_access import PlexServerAccess
-from medianest.auth.router import NEVER_LIMITED, SESSION_PATH
-from medianest.auth.router import router as auth_router
+from medianest.auth.domain import build_auth
 from medianest.auth.service import AuthService
-from medianest.auth.sessions import SessionService
 from medianest.auth.tokens import JwtService
 from medianest.auth.welcome import welcome
 from medianest.config import Settings, load_settings
-from medianest.connections.probe import PlexProbe
-from medianest.connections.router import router as connections_router
-from medianest.connections.service import ConnectionService
-from medianest.connections.store import ConnectionStore
-from medianest.core.audit import AuditService
+from medianest.connections.domain import build_connections
+from medianest.connections.service import Connections
 from medianest.core.clientip import request_client_ip
 from medianest.core.docs import router as docs_router
+from medianest.core.domain import Domain
 from medianest.core.errors import install_error_handlers
 from medianest.core.health import liveness_route
 from medianest.core.health import router as health_router
@@ -59,14 +45,9 @@ from medianest.core.platform import Platform
 from medianest.core.ratelimit import LimitName
 from medianest.core.routing import attach, fast_routes, index_routes, serve_first
 from medianest.core.secret_file import with_secrets
-from medianest.core.security import EncryptionService, TokenHasher
-from medianest.integrations.plex.server import PlexServerClient
-from medianest.integrations.plex.servers import PlexServers
-from medianest.integrations.plex.tv import build_plex_tv_client
-from medianest.plex.admin_router import router as plex_admin_router
-from medianest.plex.pages import install_plex_pages
-from medianest.plex.router import IMAGE_PATH
-from medianest.plex.router import router as plex_router
+from medianest.integrations.plex.upstream import build_plex_upstream
+from medianest.plex.connection import PlexConnectionService
+from medianest.plex.domain import build_plex
 from medianest.plex.service import PlexService
 from medianest.plex.sync import LibrarySync
 from medianest.web import install_web
@@ -76,31 +57,34 @@ log = structlog.get_logger(__name__)
 
 @dataclass
 class Services:
-    """Every domain service, built once per app (or worker) from the platform."""
+    """Every domain, built once per app (or worker) from the platform, in `DOMAINS` order; the
+    named fields are what routes and pages reach through `request.state.services`."""
 
     platform: Platform
+    domains: tuple[Domain, ...]
     jwt: JwtService
     auth: AuthService
     account: AccountService
     admin: AdminService
+    connections: Connections
     plex: PlexService
-    connections: ConnectionService
+    plex_connection: PlexConnectionService
     library_sync: LibrarySync
-    plex_servers: PlexServers
 
     async def start(self) -> None:
-        """Background parts of the services; after the platform started."""
-        await self.connections.start()
-        self.library_sync.start_scheduler()
+        """Background parts of the domains, in order; after the platform started."""
+        for domain in self.domains:
+            if domain.start is not None:
+                await domain.start()
 
     async def aclose(self) -> None:
-        await self.library_sync.stop()
-        # PlexService and connections first: they use the plex.tv client that AuthService closes.
-        await self.connections.aclose()
-        await self.plex.aclose()
-        await self.auth.aclose()
-        # Last: sign-in, browsing and the sync all call the Plex server through these.
-        await self.plex_servers.aclose()
+        """In reverse order: nothing is closed while a domain after it still uses it."""
+        for domain in reversed(self.domains):
+            if domain.stop is not None:
+                try:
+                    await domain.stop()
+                except Exception:
+                    log.exception("app.domain_stop_failed", domain=domain.name)
 
 
 class State(TypedDict):
@@ -108,99 +92,26 @@ class State(TypedDict):
     services: Services
 
 
-def plex_client_identifier(secret_key: str) -> str:
-    """The X-Plex-Client-Identifier: stable for the installation and the same on every process
-    (they share the secret key), without storing anything."""
-    digest = hmac.new(secret_key.encode(), b"plex-client-identifier", hashlib.sha256).digest()
-    return str(uuid.UUID(bytes=digest[:16], version=4))
-
-
 def build_services(settings: Settings) -> Services:
-    """Every service and job handler, wired, without I/O; shared by the web app and the worker."""
+    """Every domain with its services, routes, pages and jobs, wired, without I/O; shared by the
+    web app and the worker. A new domain is one line here (after the domains it uses)."""
     platform = Platform.build(settings)
-    assert settings.secret_key is not None, "with_secrets() fills it"
-    secret = settings.secret_key.get_secret_value()
-    jwt = JwtService(secret)
-    hasher = TokenHasher(secret)
-    encryption = EncryptionService(settings.encryption_keys)
-    audit = AuditService()
-    passwords = PasswordHasher()
-    sessions = SessionService(platform.db, platform.cache, jwt, hasher)
-    client_identifier = plex_client_identifier(secret)
-    plex_tv = build_plex_tv_client(settings, platform.breakers, platform.metrics, client_identifier)
-    # The Plex server the admin page connected (or the settings seeded): for sign-in and browsing.
-    store = ConnectionStore(platform.db, encryption, settings)
-    # One client per Plex server address, for sign-in, browsing and the sync alike.
-    plex_servers = PlexServers(
-        settings, platform.breakers, platform.metrics, client_identifier=client_identifier
-    )
-    plex_access = PlexServerAccess(plex_tv, plex_servers, store.plex)
-    allowance = ProofAllowance(platform.limiter)
-    auth = AuthService(
-        db=platform.db,
-        cache=platform.cache,
-        allowance=allowance,
-        audit=audit,
-        sessions=sessions,
-        passwords=passwords,
-        hasher=hasher,
-        encryption=encryption,
-        plex_tv=plex_tv,
-        plex_access=plex_access,
-    )
-    account = AccountService(
-        public_url=settings.public_url,
-        audit=audit,
-        sessions=sessions,
-        passwords=passwords,
-        hasher=hasher,
-        encryption=encryption,
-        mailer=Mailer(settings),
-        queue=platform.queue,
-        allowance=allowance,
-    )
-    users = UserDirectory(audit=audit, sessions=sessions)
-    admin = AdminService(audit=audit, users=users, account=account)
-    plex = PlexService(
-        settings=settings,
-        cache=platform.cache,
-        db=platform.db,
-        encryption=encryption,
-        plex_tokens=auth.plex_tokens,
-        plex_tv=plex_tv,
-        connection=store.plex,
-        servers=plex_servers,
-    )
-    connections = ConnectionService(
-        db=platform.db,
-        store=store,
-        probe=PlexProbe(settings, plex_tv, plex_servers),
-        encryption=encryption,
-        audit=audit,
-        bus=platform.bus,
-        plex_tv=plex_tv,
-        auth=auth,
-        plex=plex,
-        plex_access=plex_access,
-    )
-
-    async def plex_for_sync() -> tuple[PlexServerClient, str]:
-        # Asked at each sync, so a server connected or changed since start-up is the one synced.
-        server = await plex.callers.server()
-        return server.client, server.owner_token
-
-    library_sync = LibrarySync(
-        db=platform.db,
-        queue=platform.queue,
-        index=plex.index,
-        connect=plex_for_sync,
-        audit=audit,
-        interval_minutes=settings.plex_sync_interval_minutes,
-        on_changed=plex.libraries_changed,
-    )
-    connections.add_on_connected(library_sync.on_connected)
+    plex_upstream = build_plex_upstream(platform)
+    connections = build_connections(platform)
+    auth = build_auth(platform, plex_upstream, connections.connections)
+    plex = build_plex(platform, plex_upstream, connections.connections, auth)
+    admin = build_admin(platform, auth)
     return Services(
-        platform, jwt, auth, account, admin, plex, connections, library_sync, plex_servers
+        platform=platform,
+        domains=(plex_upstream, connections, auth, plex, admin),
+        jwt=auth.jwt,
+        auth=auth.service,
+        account=auth.account,
+        admin=admin.service,
+        connections=connections.connections,
+        plex=plex.service,
+        plex_connection=plex.connection,
+        library_sync=plex.sync,
     )
 
 
@@ -239,22 +150,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.platform = platform
     web = install_web(app, settings)
-    for install_pages in (install_auth_pages, install_plex_pages, install_admin_pages):
-        install_pages(app, web)
+    for domain in services.domains:
+        if domain.pages is not None:
+            domain.pages(app, web)
     install_error_handlers(app, pages=web.render_error)
-    serve_first(app, liveness_route(), *fast_routes(auth_router, SESSION_PATH))
-    for router in (
-        health_router,
-        docs_router,
-        auth_router,
-        admin_router,
-        connections_router,
-        plex_router,
-        plex_admin_router,
-    ):
-        attach(app, router)
+    fast = [
+        r
+        for d in services.domains
+        for router in d.routers
+        for r in fast_routes(router, *_paths_in(router, d.fast_paths))
+    ]
+    serve_first(app, liveness_route(), *fast)
+    attach(app, health_router)
+    attach(app, docs_router)
+    for domain in services.domains:
+        for router in domain.routers:
+            attach(app, router)
     index_routes(app)
-    document_errors(app, _errors_of)
+    limits = _Limits(services.domains)
+    document_errors(app, limits.errors_of)
 
     def scope_ip(scope: Scope) -> str:
         return request_client_ip(scope, settings)
@@ -277,7 +191,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         hit=platform.limiter.hit,
         client_ip=scope_ip,
         identity=scope_user,
-        limit_for=_api_limit_for,
+        limit_for=limits.limit_for,
     )
     if settings.cors_origins:
         app.add_middleware(
@@ -297,24 +211,30 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-# Routes that reach Plex or plex.tv on a call, and so answer when it is down or slow.
-_UPSTREAM_PATHS = ("/api/v1/plex/", "/api/v1/auth/plex/", "/api/v1/admin/plex/")
+class _Limits:
+    """What the domains say of their paths: the allowance each spends, which call upstreams."""
 
+    def __init__(self, domains: tuple[Domain, ...]) -> None:
+        self._limits = {path: limit for d in domains for path, limit in d.limits.items()}
+        self._upstream = tuple(prefix for d in domains for prefix in d.upstream_paths)
 
-def _errors_of(route: APIRoute) -> set[int]:
-    """The errors a route answers beyond the ones its shape tells (core.openapi)."""
-    calls = set(_calls(route.dependant))
-    statuses: set[int] = set()
-    if calls & {pending_user, require_user, require_admin}:
-        # Signed out; then, signed in but the first password still to change, or no CSRF token.
-        statuses |= {401, 403}
-    elif optional_principal in calls and (route.methods or set()) - {"GET", "HEAD"}:
-        statuses.add(403)
-    if route.path_format.startswith("/api/v1/") and _api_limit_for(route.path_format):
-        statuses.add(429)
-    if route.path_format.startswith(_UPSTREAM_PATHS):
-        statuses |= {503, 504}
-    return statuses
+    def limit_for(self, path: str) -> LimitName | None:
+        return self._limits.get(path, "api")
+
+    def errors_of(self, route: APIRoute) -> set[int]:
+        """The errors a route answers beyond the ones its shape tells (core.openapi)."""
+        calls = set(_calls(route.dependant))
+        statuses: set[int] = set()
+        if calls & {pending_user, require_user, require_admin}:
+            # Signed out; then, signed in but the first password still to change, or no CSRF.
+            statuses |= {401, 403}
+        elif optional_principal in calls and (route.methods or set()) - {"GET", "HEAD"}:
+            statuses.add(403)
+        if route.path_format.startswith("/api/v1/") and self.limit_for(route.path_format):
+            statuses.add(429)
+        if self._upstream and route.path_format.startswith(self._upstream):
+            statuses |= {503, 504}
+        return statuses
 
 
 def _calls(dependant: Dependant) -> list[object]:
@@ -324,10 +244,10 @@ def _calls(dependant: Dependant) -> list[object]:
     return found
 
 
-def _api_limit_for(path: str) -> LimitName | None:
-    if path in NEVER_LIMITED:
-        return None
-    return "images" if path == IMAGE_PATH else "api"
+def _paths_in(router: APIRouter, paths: tuple[str, ...]) -> tuple[str, ...]:
+    """Those of `paths` that are routes of `router`."""
+    own = {getattr(route, "path", None) for route in router.routes}
+    return tuple(path for path in paths if path in own)
 
 
 def _access_token(scope: Scope) -> str | None:

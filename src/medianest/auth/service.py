@@ -91,9 +91,6 @@ class AuthService:
         self._plex_tv = plex_tv
         self._plex_access = plex_access
 
-    async def aclose(self) -> None:
-        await self._plex_tv.aclose()
-
     async def ensure_first_admin(self) -> bool:
         """On an empty database, create `admin` / `admin`, to be changed at first sign-in."""
         async with self._db.unit_of_work() as session:

@@ -1,9 +1,11 @@
-"""Connecting MediaNest to the Plex server: test an address and token, save them, tell everyone.
+"""The connections to upstream services, one stored row per service name, and the one way every
+process hears that one changed: `connection.changed`.
 
-Saving commits in a transaction of its own before anything is told: another process, or a job
-started by an on-connected hook, must read the new connection, not the old one. Then, in this
-process, the Plex answers and server facts cached for the old server are dropped and the hooks
-run; every other process hears it on the bus and drops what it holds.
+The domain that saves a connection (Plex's connect, later Overseerr's and Uptime Kuma's) commits
+it first, then calls `changed(name)`: this process's listeners run at once, in the order they
+were added, and every other process hears it on the bus and runs its own. A listener is told
+whether the change was made here, so work that must happen once (starting a sync of the new
+server) is done by the process that saved it only.
 """
 
 from __future__ import annotations
@@ -13,115 +15,54 @@ import contextlib
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 import structlog
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from medianest.auth.plex_access import PlexServerAccess
-from medianest.auth.plex_oauth import InvalidPlexToken, PlexAccount, PlexResource, PlexTvClient
-from medianest.auth.plex_tokens import PlexTokenUnreadable
-from medianest.auth.service import AuthService
-from medianest.auth.sessions import Principal
-from medianest.connections.models import PLEX, ServiceConnection
-from medianest.connections.probe import BadUrl, PlexProbe, ProbeResult, check_url
 from medianest.connections.store import ConnectionStore
-from medianest.core.audit import Actor, AuditService
 from medianest.core.bus import Bus
-from medianest.core.db import Database, utc_now
-from medianest.core.errors import Conflict, ValidationFailed
-from medianest.core.security import EncryptionService
-from medianest.plex.service import PlexService
 
 log = structlog.get_logger(__name__)
 
-CHANGED_CHANNEL = "connections.changed"
-
-OnConnected = Callable[[], Awaitable[None]]
-
-
-class ConnectionFailed(ValidationFailed):
-    """The test before saving failed: nothing was saved."""
-
-    code = "CONNECTION_FAILED"
-    message = "MediaNest could not connect to this Plex server."
-
-
-class PlexAccountNotLinked(Conflict):
-    message = (
-        "Link your Plex account first (Link Plex account), or type the server's address "
-        "and token instead."
-    )
-
-
-class PlexAccountRelinkNeeded(Conflict):
-    message = "plex.tv no longer accepts your linked Plex account. Link it again."
-
-
-class OtherPlexAccount(Conflict):
-    message = (
-        "Your MediaNest account belongs to another Plex account. Sign in to Plex as that "
-        "account to link it."
-    )
+CHANGED_CHANNEL = "connection.changed"
 
 
 @dataclass(frozen=True, slots=True)
-class PlexServerFacts:
+class ConnectionChanged:
     name: str
-    version: str | None
-    machine_identifier: str
+    """The service whose connection changed (`plex`, ...)."""
+    here: bool
+    """Saved by this process (False: heard from another one on the bus)."""
 
 
-@dataclass(frozen=True, slots=True)
-class PlexStatus:
-    url: str | None
-    configured: bool
-    token_set: bool
-    enabled: bool
-    account_linked: bool
-    updated_at: datetime | None
-    server: PlexServerFacts | None
+ChangeListener = Callable[[ConnectionChanged], Awaitable[None]]
 
 
-class ConnectionService:
-    def __init__(
-        self,
-        *,
-        db: Database,
-        store: ConnectionStore,
-        probe: PlexProbe,
-        encryption: EncryptionService,
-        audit: AuditService,
-        bus: Bus,
-        plex_tv: PlexTvClient,
-        auth: AuthService,
-        plex: PlexService,
-        plex_access: PlexServerAccess,
-    ) -> None:
-        self._db = db
-        self._store = store
-        self._probe = probe
-        self._encryption = encryption
-        self._audit = audit
+class Connections:
+    def __init__(self, store: ConnectionStore, bus: Bus) -> None:
+        self.store = store
         self._bus = bus
-        self._plex_tv = plex_tv
-        self._auth = auth
-        self._plex_tokens = auth.plex_tokens
-        self._plex = plex
-        self._plex_access = plex_access
-        self._on_connected: list[OnConnected] = []
+        self._listeners: list[ChangeListener] = []
         # Names this process on the bus, so it skips what it already did itself.
         self._origin = uuid.uuid4().hex
         self._listener: asyncio.Task[None] | None = None
+
+    def on_changed(self, listener: ChangeListener) -> None:
+        """Run `listener` each time a connection changes, here or in another process. A failing
+        listener is logged, not raised: the others still run."""
+        self._listeners.append(listener)
+
+    async def changed(self, name: str) -> None:
+        """A connection was saved (and committed): tell this process, then every other one."""
+        await self._tell(ConnectionChanged(name, here=True))
+        await self._bus.publish(CHANGED_CHANNEL, {"name": name, "origin": self._origin})
 
     # Lifecycle
 
     async def start(self) -> None:
         """Store the settings' Plex connection if none is stored yet, and start hearing about
-        connections saved by other processes (until `aclose()`)."""
+        connections saved by other processes (until `stop()`)."""
         try:
-            await self._store.seed_from_settings()
+            await self.store.seed_from_settings()
         except Exception:
             log.exception("connections.seed_failed")
         if self._listener is None:
@@ -131,221 +72,30 @@ class ConnectionService:
             )
             await ready.wait()
 
-    async def aclose(self) -> None:
+    async def stop(self) -> None:
         if self._listener is not None:
             self._listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._listener
             self._listener = None
-        await self._probe.aclose()
 
-    def add_on_connected(self, callback: OnConnected) -> None:
-        """Run `callback` (in the process that saved it) each time a Plex server is connected,
-        after the new connection is committed. A failing callback is logged, not raised."""
-        self._on_connected.append(callback)
-
-    # Reading
-
-    async def plex_status(self, session: AsyncSession, admin: Principal) -> PlexStatus:
-        row = await self._store.row(session, PLEX)
-        linked = await self._admin_token(session, admin) is not None
-        if row is None:
-            seed = self._store.settings_connection()
-            return PlexStatus(
-                url=seed.url if seed else None,
-                configured=seed is not None,
-                token_set=seed is not None,
-                enabled=True,
-                account_linked=linked,
-                updated_at=None,
-                server=None,
-            )
-        return PlexStatus(
-            url=row.url,
-            configured=row.enabled and row.token_encrypted is not None,
-            token_set=row.token_encrypted is not None,
-            enabled=row.enabled,
-            account_linked=linked,
-            updated_at=row.updated_at,
-            server=_facts(row.options),
-        )
-
-    async def plex_servers(self, session: AsyncSession, admin: Principal) -> list[PlexResource]:
-        """The Plex Media Servers the administrator's linked Plex account reaches, owned first.
-
-        Raises `PlexAccountNotLinked` and `PlexAccountRelinkNeeded` (409)."""
-        token = await self._admin_token(session, admin)
-        if token is None:
-            raise PlexAccountNotLinked
-        try:
-            servers = await self._plex_tv.get_resources(token)
-        except InvalidPlexToken:
-            raise PlexAccountRelinkNeeded from None
-        return sorted(servers, key=lambda s: (not s.owned, s.name.casefold()))
-
-    # Testing and saving
-
-    async def test_plex(
-        self, session: AsyncSession, admin: Principal, *, url: str | None, token: str | None
-    ) -> ProbeResult:
-        """Whether this address and token would work, and if not, why. With neither given,
-        the stored connection is tested; a missing token is found as saving would find it."""
-        row = await self._store.row(session, PLEX)
-        stored_url = row.url if row is not None else None
-        stored_token = self._store.token_of(row) if row is not None else None
-        if row is None and (seed := self._store.settings_connection()) is not None:
-            stored_url, stored_token = seed.url, seed.owner_token
-        if not url and not token:
-            url_to_test, token_to_test = stored_url, stored_token
-        else:
-            url_to_test = url or stored_url
-            token_to_test = token or await self._admin_token(session, admin) or stored_token
-        if not url_to_test:
-            raise ValidationFailed.on(
-                "url", "Enter the Plex server's address, like http://192.168.1.20:32400."
-            )
-        if not token_to_test:
-            raise ValidationFailed.on("token", _NOTHING_TO_SIGN_IN_WITH)
-        return await self._probe.test(url_to_test, token_to_test)
-
-    async def connect_plex(
-        self, admin: Principal, *, url: str, token: str | None, actor: Actor
-    ) -> PlexStatus:
-        """Test, then save a working connection. Raises `ValidationFailed` for an address that
-        cannot be a Plex server's or no token to use, and `ConnectionFailed` with the reason
-        when the test fails; nothing is saved then."""
-        try:
-            address = check_url(url)
-        except BadUrl as exc:
-            raise ValidationFailed.on("url", str(exc)) from None
-        async with self._db.unit_of_work() as session:
-            row = await self._store.row(session, PLEX)
-            chosen = token or await self._admin_token(session, admin)
-            if not chosen and row is not None:
-                chosen = self._store.token_of(row)
-        if not chosen:
-            raise ValidationFailed.on("token", _NOTHING_TO_SIGN_IN_WITH)
-        result = await self._probe.test(address, chosen)
-        if not result.ok:
-            log.info("connections.plex_rejected", reason=result.reason)
-            message = result.error or ConnectionFailed.message
-            raise ConnectionFailed.on(result.field or "url", message)
-        assert result.machine_identifier is not None
-        assert result.name is not None
-        options = {
-            "name": result.name,
-            "version": result.version,
-            "machineIdentifier": result.machine_identifier,
-        }
-        async with self._db.unit_of_work() as session:
-            row = await self._store.row(session, PLEX)
-            if row is None:
-                row = ServiceConnection(name=PLEX)
-                session.add(row)
-            row.url = address
-            row.token_encrypted = self._encryption.encrypt(chosen)
-            row.enabled = True
-            row.options = options
-            row.updated_at = utc_now()
-            row.updated_by = admin.id
-            await self._audit.record(
-                session,
-                "admin.plex_connected",
-                actor=actor,
-                target_type="service",
-                target_id=PLEX,
-                url=address,
-                server=result.name,
-                machine_identifier=result.machine_identifier,
-            )
-            await session.flush()
-            status = PlexStatus(
-                url=address,
-                configured=True,
-                token_set=True,
-                enabled=True,
-                account_linked=await self._admin_token(session, admin) is not None,
-                updated_at=row.updated_at,
-                server=_facts(options),
-            )
-        log.info("connections.plex_connected", machine_identifier=result.machine_identifier)
-        await self._plex_changed()
-        await self._bus.publish(CHANGED_CHANNEL, {"name": PLEX, "origin": self._origin})
-        for callback in list(self._on_connected):
+    async def _tell(self, event: ConnectionChanged) -> None:
+        self.store.forget()
+        for listener in list(self._listeners):
             try:
-                await callback()
+                await listener(event)
             except Exception:
-                log.exception("connections.on_connected_failed")
-        return status
-
-    async def link_plex_account(
-        self, admin: Principal, *, pin_id: int, browser_secret: str | None, actor: Actor
-    ) -> PlexAccount:
-        """Keep the Plex token of a PIN this browser started and the administrator approved,
-        sealed on their account, for the server picker and for connecting without typing a
-        token. Who they are in MediaNest does not change.
-
-        Raises what finishing a PIN raises (`PinNotFound`, `PinNotAuthorized`) and
-        `OtherPlexAccount` when their account came from another Plex account."""
-        token = await self._auth.approved_plex_token(pin_id, browser_secret)
-        account = await self._plex_tv.get_account(token)
-        async with self._db.unit_of_work() as session:
-            if not await self._plex_tokens.link(session, admin.id, token, plex_id=account.id):
-                raise OtherPlexAccount
-            await self._audit.record(
-                session,
-                "admin.plex_account_linked",
-                actor=actor,
-                target_type="user",
-                target_id=admin.id,
-                plex_username=account.username,
-            )
-        await self._auth.end_plex_pin(pin_id)
-        log.info("connections.plex_account_linked", user_id=str(admin.id))
-        return account
-
-    # Internals
-
-    async def _admin_token(self, session: AsyncSession, admin: Principal) -> str | None:
-        try:
-            return await self._plex_tokens.read(admin.id, active_only=False, session=session)
-        except PlexTokenUnreadable:
-            log.warning("connections.admin_token_unreadable", user_id=str(admin.id))
-            return None
-
-    async def _plex_changed(self) -> None:
-        """Forget everything this process knows about the previous Plex server."""
-        self._store.forget()
-        self._plex_access.forget()
-        await self._plex.forget_server()
+                log.exception("connections.listener_failed", name=event.name)
 
     async def _listen(self, ready: asyncio.Event) -> None:
         try:
             async with self._bus.subscribe(CHANGED_CHANNEL) as inbox:
                 ready.set()
                 async for _, message in inbox:
-                    if message.get("origin") == self._origin or message.get("name") != PLEX:
+                    name = message.get("name")
+                    if message.get("origin") == self._origin or not isinstance(name, str):
                         continue
-                    try:
-                        await self._plex_changed()
-                    except Exception:
-                        log.exception("connections.forget_failed")
-                    log.info("connections.plex_changed_elsewhere")
+                    await self._tell(ConnectionChanged(name, here=False))
+                    log.info("connections.changed_elsewhere", name=name)
         finally:
             ready.set()
-
-
-_NOTHING_TO_SIGN_IN_WITH = (
-    "Enter the Plex server owner's token, or link your Plex account so MediaNest can use it."
-)
-
-
-def _facts(options: dict[str, Any] | None) -> PlexServerFacts | None:
-    if not options or not options.get("machineIdentifier") or not options.get("name"):
-        return None
-    version = options.get("version")
-    return PlexServerFacts(
-        name=str(options["name"]),
-        version=str(version) if version else None,
-        machine_identifier=str(options["machineIdentifier"]),
-    )

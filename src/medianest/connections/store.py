@@ -2,7 +2,7 @@
 
 Every sign-in check and Plex call asks for the Plex connection, so each process keeps it for a
 short while after reading it. Saving a connection tells every process to read it again at once
-(`ConnectionService`, over the bus); the time limit is only for a message the bus lost.
+(`Connections.changed`, over the bus); the time limit is only for a message the bus lost.
 
 With no row yet, `MEDIANEST_PLEX_URL` / `MEDIANEST_PLEX_TOKEN` are the connection, and
 `seed_from_settings()` writes them as the first stored configuration. Once a row exists, the

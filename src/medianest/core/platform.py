@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import structlog
 
 from medianest.config import Settings
+from medianest.core.audit import AuditService
 from medianest.core.bus import Bus, create_bus
 from medianest.core.cache import CacheService, create_cache
 from medianest.core.db import Database
@@ -20,6 +21,7 @@ from medianest.core.metrics import Metrics
 from medianest.core.queue import JobQueue
 from medianest.core.ratelimit import RateLimiter
 from medianest.core.resilience import Breakers
+from medianest.core.security import EncryptionService
 
 log = structlog.get_logger(__name__)
 
@@ -34,6 +36,8 @@ class Platform:
     queue: JobQueue
     limiter: RateLimiter
     breakers: Breakers
+    encryption: EncryptionService
+    audit: AuditService
     started_at: float = field(default_factory=time.monotonic)
     _jobs_stopped: bool = field(default=False, init=False)
 
@@ -50,6 +54,8 @@ class Platform:
             queue=JobQueue(settings, db, metrics),
             limiter=RateLimiter(settings, metrics),
             breakers=Breakers(settings, metrics),
+            encryption=EncryptionService(settings.encryption_keys),
+            audit=AuditService(),
         )
 
     async def start(self, *, consume_jobs: bool) -> None:

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medianest.auth.sessions import Principal
-from medianest.connections.service import ConnectionService
 from medianest.plex.callers import CONNECT_PATH
+from medianest.plex.connection import PlexConnectionService
 from medianest.plex.sync import LibrarySync
 from medianest.web.extensions import CardNote, HomeContext, SetupStep, StepState
 
@@ -28,7 +28,7 @@ async def plex_readiness(
     session: AsyncSession,
     admin: Principal,
     *,
-    connections: ConnectionService,
+    connections: PlexConnectionService,
     library_sync: LibrarySync,
 ) -> PlexReadiness:
     status = await connections.plex_status(session, admin)
@@ -45,7 +45,7 @@ async def setup_steps(home: HomeContext) -> Sequence[SetupStep]:
     plex = await plex_readiness(
         home.session,
         home.user,
-        connections=services.connections,
+        connections=services.plex_connection,
         library_sync=services.library_sync,
     )
     synced: StepState = "done" if plex.synced else "running" if plex.syncing else "todo"

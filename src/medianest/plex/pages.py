@@ -27,7 +27,6 @@ from fastapi.responses import HTMLResponse
 from starlette.responses import Response
 
 from medianest.auth.sessions import Principal
-from medianest.connections.deps import ConnectionServiceDep
 from medianest.core.db import utc_now
 from medianest.core.deps import DbSession
 from medianest.core.errors import UpstreamTimeout, UpstreamUnavailable
@@ -48,6 +47,7 @@ from medianest.plex.cards import (
     runtime,
     track_time,
 )
+from medianest.plex.connection_deps import ConnectionServiceDep
 from medianest.plex.deps import PlexServiceDep
 from medianest.plex.home import setup_steps
 from medianest.plex.schemas import ItemDetail, Library, LibraryItem

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from medianest.auth.models import User
 from medianest.connections.models import ServiceConnection
+from medianest.connections.service import ConnectionChanged
 from medianest.core.db import Database
 from medianest.core.security import EncryptionService
 from tests.factories.users import make_user
@@ -247,7 +248,7 @@ class TestSave:
         assert row is not None
         assert row.token_encrypted is not None
         assert home.owner_token not in row.token_encrypted
-        encryption: EncryptionService = medianest.state["services"].connections._encryption
+        encryption: EncryptionService = medianest.state["services"].platform.encryption
         assert encryption.decrypt(row.token_encrypted) == home.owner_token
         assert (row.url, row.enabled) == (home.url, True)
         assert row.updated_by is not None
@@ -285,16 +286,16 @@ class TestSave:
     ) -> None:
         seen: list[str | None] = []
 
-        async def hook() -> None:
+        async def hook(_: ConnectionChanged) -> None:
             row = await _stored(database_url)
             seen.append(row.url if row else None)
 
-        async def broken() -> None:
+        async def broken(_: ConnectionChanged) -> None:
             raise RuntimeError("a hook that fails")
 
         connections = medianest.state["services"].connections
-        connections.add_on_connected(broken)
-        connections.add_on_connected(hook)
+        connections.on_changed(broken)
+        connections.on_changed(hook)
         response = await connect(admin, home.url, home.owner_token)
         assert response.status_code == 200
         # The hook reads the committed row; the failing one does not stop it or the save.

@@ -7,8 +7,12 @@ from fastapi import APIRouter, Request, Response
 
 from medianest.auth.cookies import PIN_COOKIE, PIN_COOKIE_PATH
 from medianest.auth.deps import AdminUser, ClientDep
-from medianest.connections.deps import ConnectionServiceDep
-from medianest.connections.schemas import (
+from medianest.core.deps import DbSession
+from medianest.core.openapi import error_responses
+from medianest.core.schemas import Envelope
+from medianest.plex.connection import PlexStatus
+from medianest.plex.connection_deps import ConnectionServiceDep
+from medianest.plex.connection_schemas import (
     PlexAccountRead,
     PlexConnectionRead,
     PlexConnectionTest,
@@ -19,10 +23,6 @@ from medianest.connections.schemas import (
     PlexServerRead,
     PlexTestResult,
 )
-from medianest.connections.service import PlexStatus
-from medianest.core.deps import DbSession
-from medianest.core.openapi import error_responses
-from medianest.core.schemas import Envelope
 
 router = APIRouter(prefix="/api/v1/admin", tags=["admin"])
 

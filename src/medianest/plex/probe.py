@@ -1,8 +1,8 @@
 """Trying a Plex server address and token before they are saved, with a reason for each failure.
 
-A test must tell the administrator what is wrong, so it does not go through the Plex breaker
-and its retries: a typo in an address is not an outage of the connected server, and trying
-again at once should really try again. Checks, in order: the address is a plain http(s) URL;
+A test must tell the administrator what is wrong, so it goes through a probing client of the Plex
+server adapter (`PlexServers.probing`: past the breaker and its retries, each failure named), and
+this module words each failure for the form. Checks, in order: the address is a plain http(s) URL;
 something answers at it (`/identity`, open to anyone, says it is a Plex Media Server); the
 server accepts the token; plex.tv says the token's account owns that server, as sign-in needs.
 """
@@ -13,14 +13,13 @@ import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-import httpx
 import structlog
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from medianest.auth.plex_oauth import InvalidPlexToken, PlexTvClient, plex_tv_headers
 from medianest.config import Settings
 from medianest.core.errors import UpstreamTimeout, UpstreamUnavailable
-from medianest.core.http import create_http_client
+from medianest.integrations.plex.errors import PlexProbeFailed, PlexTvTokenRefused, ProbeFailure
+from medianest.integrations.plex.servers import PlexServers
+from medianest.integrations.plex.tv import PlexTvClient
 
 log = structlog.get_logger(__name__)
 
@@ -68,37 +67,15 @@ class ProbeResult:
     field: str | None = None
 
 
-class _Container(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
-    machine_identifier: str = Field(alias="machineIdentifier", min_length=1)
-    version: str | None = None
-    friendly_name: str | None = Field(default=None, alias="friendlyName")
-
-
-class _Answer(BaseModel):
-    media_container: _Container = Field(alias="MediaContainer")
-
-
 def _failed(reason: str, error: str, field: str, latency_ms: int | None = None) -> ProbeResult:
     return ProbeResult(ok=False, latency_ms=latency_ms, reason=reason, error=error, field=field)
 
 
 class PlexProbe:
-    def __init__(
-        self,
-        settings: Settings,
-        plex_tv: PlexTvClient,
-        *,
-        http_client: httpx.AsyncClient | None = None,
-    ) -> None:
+    def __init__(self, settings: Settings, plex_tv: PlexTvClient, servers: PlexServers) -> None:
         self._plex_tv = plex_tv
+        self._servers = servers
         self._timeout = settings.http_read_timeout
-        self._http = http_client or create_http_client(
-            settings, headers=plex_tv_headers(plex_tv.client_identifier)
-        )
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
     async def test(self, url: str, token: str) -> ProbeResult:
         """Never raises for what the server or plex.tv answer: the result says what failed."""
@@ -107,14 +84,68 @@ class PlexProbe:
         except BadUrl as exc:
             return _failed("bad_url", str(exc), "url")
         host = urlsplit(base).netloc
-        started = time.perf_counter()
-        identity = await self._get(base, "/identity", None, host)
-        latency_ms = round((time.perf_counter() - started) * 1000)
-        if isinstance(identity, ProbeResult):
-            return identity
-        server = _parse(identity)
-        if server is None:
-            log.info("connections.not_a_plex_server", status=identity.status_code)
+        latency_ms: int | None = None
+        async with self._servers.probing(base) as server:
+            started = time.perf_counter()
+            try:
+                identity = await server.identity()
+                latency_ms = round((time.perf_counter() - started) * 1000)
+                info = await server.server_info(token=token)
+            except PlexProbeFailed as exc:
+                if exc.failure.answered and latency_ms is None:
+                    latency_ms = round((time.perf_counter() - started) * 1000)
+                return self._failed(exc, host, latency_ms)
+        found = ProbeResult(
+            ok=True,
+            latency_ms=latency_ms,
+            name=info.name,
+            version=identity.version or info.version,
+            machine_identifier=identity.machine_identifier,
+        )
+        refusal = await self._owner_check(token, found)
+        return refusal or found
+
+    def _failed(self, exc: PlexProbeFailed, host: str, latency_ms: int | None) -> ProbeResult:
+        """What to tell the administrator; `latency_ms` only when the server answered."""
+        failure = exc.failure
+        if not failure.answered:
+            latency_ms = None
+        if failure is ProbeFailure.TIMEOUT:
+            return _failed(
+                "timeout",
+                f"The Plex server at {host} did not answer within {self._timeout:g} seconds. "
+                "Check the address, and that no firewall is in the way.",
+                "url",
+            )
+        if failure is ProbeFailure.UNTRUSTED_CERTIFICATE:
+            return _failed(
+                "unreachable",
+                f"{host} answered, but its HTTPS certificate is not one MediaNest can trust. "
+                "Use the server's plex.direct address, or http:// on the local network.",
+                "url",
+            )
+        if failure is ProbeFailure.UNREACHABLE:
+            return _failed(
+                "unreachable",
+                f"Nothing answered at {host}: the address is wrong, or Plex Media Server is not "
+                "running there. Check the address and port.",
+                "url",
+            )
+        if failure is ProbeFailure.BROKEN_OFF:
+            return _failed(
+                "unreachable",
+                f"The connection to {host} broke off. Check the address (http or https) and port.",
+                "url",
+            )
+        if failure is ProbeFailure.REDIRECTED:
+            return _failed(
+                "not_plex",
+                f"{host} redirects elsewhere instead of answering like a Plex Media Server. "
+                "Enter the address Plex itself listens on.",
+                "url",
+            )
+        if failure is ProbeFailure.NOT_PLEX:
+            log.info("connections.not_a_plex_server", status=exc.http_status)
             return _failed(
                 "not_plex",
                 f"Something answered at {host}, but it is not a Plex Media Server. "
@@ -122,10 +153,7 @@ class PlexProbe:
                 "url",
                 latency_ms,
             )
-        root = await self._get(base, "/", token, host)
-        if isinstance(root, ProbeResult):
-            return root
-        if root.status_code in (401, 403):
+        if failure is ProbeFailure.TOKEN_REFUSED:
             return _failed(
                 "token_refused",
                 "The Plex server refused this token. Copy the server owner's token again, "
@@ -133,77 +161,20 @@ class PlexProbe:
                 "token",
                 latency_ms,
             )
-        named = _parse(root) if root.status_code == 200 else None
-        if named is None:
-            return _failed(
-                "server_error",
-                f"The Plex server answered with an error (HTTP {root.status_code}). "
-                "Check that it has finished starting, then test again.",
-                "url",
-                latency_ms,
-            )
-        name = named.friendly_name or server.machine_identifier
-        found = ProbeResult(
-            ok=True,
-            latency_ms=latency_ms,
-            name=name,
-            version=server.version or named.version,
-            machine_identifier=server.machine_identifier,
+        return _failed(
+            "server_error",
+            f"The Plex server answered with an error (HTTP {exc.http_status}). "
+            "Check that it has finished starting, then test again.",
+            "url",
+            latency_ms,
         )
-        refusal = await self._owner_check(token, found)
-        return refusal or found
-
-    async def _get(
-        self, base: str, path: str, token: str | None, host: str
-    ) -> httpx.Response | ProbeResult:
-        headers = {"Accept": "application/json"}
-        if token is not None:
-            headers["X-Plex-Token"] = token
-        try:
-            response = await self._http.get(base + path, headers=headers)
-        except httpx.TimeoutException:
-            return _failed(
-                "timeout",
-                f"The Plex server at {host} did not answer within {self._timeout:g} seconds. "
-                "Check the address, and that no firewall is in the way.",
-                "url",
-            )
-        except httpx.ConnectError as exc:
-            if "CERTIFICATE_VERIFY_FAILED" in str(exc):
-                return _failed(
-                    "unreachable",
-                    f"{host} answered, but its HTTPS certificate is not one MediaNest can trust. "
-                    "Use the server's plex.direct address, or http:// on the local network.",
-                    "url",
-                )
-            return _failed(
-                "unreachable",
-                f"Nothing answered at {host}: the address is wrong, or Plex Media Server is not "
-                "running there. Check the address and port.",
-                "url",
-            )
-        except httpx.RequestError as exc:
-            log.info("connections.plex_probe_failed", error=type(exc).__name__)
-            return _failed(
-                "unreachable",
-                f"The connection to {host} broke off. Check the address (http or https) and port.",
-                "url",
-            )
-        if response.is_redirect:
-            return _failed(
-                "not_plex",
-                f"{host} redirects elsewhere instead of answering like a Plex Media Server. "
-                "Enter the address Plex itself listens on.",
-                "url",
-            )
-        return response
 
     async def _owner_check(self, token: str, server: ProbeResult) -> ProbeResult | None:
         """A failed result when plex.tv does not confirm the token's account owns `server`."""
         try:
             account = await self._plex_tv.get_account(token)
             resources = await self._plex_tv.get_resources(token)
-        except InvalidPlexToken:
+        except PlexTvTokenRefused:
             return _failed(
                 "token_refused",
                 "plex.tv does not accept this token (it may have been signed out). "
@@ -233,12 +204,3 @@ class PlexProbe:
             "token",
             server.latency_ms,
         )
-
-
-def _parse(response: httpx.Response) -> _Container | None:
-    if response.status_code != 200:
-        return None
-    try:
-        return _Answer.model_validate_json(response.content).media_container
-    except ValidationError:
-        return None

@@ -1,0 +1,22 @@
+"""What administrators do: users, reset links and the audit log, over auth's services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from medianest.admin.pages import install_admin_pages
+from medianest.admin.router import router
+from medianest.admin.service import AdminService
+from medianest.auth.domain import Auth
+from medianest.core.domain import Domain
+from medianest.core.platform import Platform
+
+
+@dataclass(kw_only=True)
+class Admin(Domain):
+    service: AdminService
+
+
+def build_admin(platform: Platform, auth: Auth) -> Admin:
+    service = AdminService(audit=platform.audit, users=auth.users, account=auth.account)
+    return Admin(name="admin", routers=(router,), pages=install_admin_pages, service=service)
