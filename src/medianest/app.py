@@ -38,12 +38,12 @@ from medianest.core.domain import Domain
 from medianest.core.errors import install_error_handlers
 from medianest.core.health import liveness_route
 from medianest.core.health import router as health_router
-from medianest.core.logging import configure_logging
+from medianest.core.log_config import configure_logging
 from medianest.core.middleware import ApiRateLimitMiddleware, EdgeMiddleware
 from medianest.core.openapi import document_errors
-from medianest.core.platform import Platform
 from medianest.core.ratelimit import LimitName
 from medianest.core.routing import attach, fast_routes, index_routes, serve_first
+from medianest.core.runtime import Platform
 from medianest.core.secret_file import with_secrets
 from medianest.integrations.plex.upstream import build_plex_upstream
 from medianest.plex.connection import PlexConnectionService

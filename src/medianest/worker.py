@@ -11,7 +11,7 @@ import structlog
 from medianest.app import build_services
 from medianest.config import Settings
 from medianest.core.jobs import JobStatus
-from medianest.core.logging import configure_logging
+from medianest.core.log_config import configure_logging
 
 log = structlog.get_logger(__name__)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from medianest.app import Services, create_app
-from medianest.core.queue import JobInfo
+from medianest.core.job_queue import JobInfo
 from tests.conftest import SettingsFactory
 from tests.support.app import started
 

@@ -25,8 +25,8 @@ import pytest
 from medianest.config import Settings
 from medianest.core.jobs import JobStatus
 from medianest.core.metrics import Metrics
-from medianest.core.platform import Platform
 from medianest.core.resilience import Breakers
+from medianest.core.runtime import Platform
 from medianest.integrations.plex.server import PlexServerClient
 from medianest.integrations.plex.servers import build_plex_server_client
 from tests.conftest import SettingsFactory

@@ -9,7 +9,7 @@ from medianest.admin.router import router
 from medianest.admin.service import AdminService
 from medianest.auth.domain import Auth
 from medianest.core.domain import Domain
-from medianest.core.platform import Platform
+from medianest.core.runtime import Platform
 
 
 @dataclass(kw_only=True)

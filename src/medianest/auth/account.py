@@ -27,7 +27,7 @@ from medianest.auth.two_factor import (
 from medianest.core.audit import Actor, AuditService
 from medianest.core.db import utc_now
 from medianest.core.errors import Conflict, NotFound, ValidationFailed
-from medianest.core.queue import JobInfo, JobQueue
+from medianest.core.job_queue import JobInfo, JobQueue
 from medianest.core.security import EncryptionService, TokenHasher, random_token
 
 log = structlog.get_logger(__name__)

@@ -18,7 +18,7 @@ from medianest.auth.tokens import JwtService
 from medianest.connections.models import PLEX
 from medianest.connections.service import ConnectionChanged, Connections
 from medianest.core.domain import Domain
-from medianest.core.platform import Platform
+from medianest.core.runtime import Platform
 from medianest.core.security import TokenHasher
 from medianest.integrations.plex.upstream import PlexUpstream
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from medianest.connections.service import Connections
 from medianest.connections.store import ConnectionStore
 from medianest.core.domain import Domain
-from medianest.core.platform import Platform
+from medianest.core.runtime import Platform
 
 
 @dataclass(kw_only=True)

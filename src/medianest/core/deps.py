@@ -9,8 +9,8 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medianest.core.cache import CacheService
-from medianest.core.platform import Platform
-from medianest.core.queue import JobQueue
+from medianest.core.job_queue import JobQueue
+from medianest.core.runtime import Platform
 
 
 def get_platform(request: Request) -> Platform:

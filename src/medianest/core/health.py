@@ -18,8 +18,8 @@ from medianest import __version__
 from medianest.core.deps import PlatformDep
 from medianest.core.errors import Unauthorized
 from medianest.core.metrics import CONTENT_TYPE
-from medianest.core.platform import Platform
 from medianest.core.routing import PlainRoute
+from medianest.core.runtime import Platform
 from medianest.core.schemas import ApiModel
 
 log = structlog.get_logger(__name__)

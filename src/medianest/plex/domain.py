@@ -8,7 +8,7 @@ from medianest.auth.domain import Auth
 from medianest.connections.models import PLEX
 from medianest.connections.service import ConnectionChanged, Connections
 from medianest.core.domain import Domain
-from medianest.core.platform import Platform
+from medianest.core.runtime import Platform
 from medianest.integrations.plex.server import PlexServerClient
 from medianest.integrations.plex.upstream import PlexUpstream
 from medianest.plex.admin_router import router as admin_router

@@ -8,7 +8,7 @@ from typing import Any
 import structlog
 
 from medianest.core.errors import MediaNestError
-from medianest.core.queue import JobInfo, JobQueue
+from medianest.core.job_queue import JobInfo, JobQueue
 from medianest.integrations.plex.server import PlexServerClient
 from medianest.plex.library_index import LibraryIndex
 from medianest.plex.sync_runs import SyncAlreadyRunning, SyncKind

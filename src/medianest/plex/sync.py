@@ -33,10 +33,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from medianest.core.audit import Actor, AuditService
 from medianest.core.db import Database, utc_now
 from medianest.core.errors import MediaNestError
+from medianest.core.job_queue import STALE_AFTER as JOB_STALE_AFTER
+from medianest.core.job_queue import JobQueue
 from medianest.core.jobs import Job, JobStatus
 from medianest.core.poller import Poller
-from medianest.core.queue import STALE_AFTER as JOB_STALE_AFTER
-from medianest.core.queue import JobQueue
 from medianest.plex.index_jobs import (
     SYNC_FULL,
     SYNC_INCREMENTAL,

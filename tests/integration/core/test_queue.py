@@ -16,9 +16,9 @@ from sqlalchemy import func, select
 from structlog.testing import capture_logs
 
 from medianest.core.db import Database, utc_now
+from medianest.core.job_queue import JobInfo, JobQueue, worker_name
 from medianest.core.jobs import Job, JobStatus
 from medianest.core.metrics import Metrics
-from medianest.core.queue import JobInfo, JobQueue, worker_name
 from tests.conftest import SettingsFactory
 
 

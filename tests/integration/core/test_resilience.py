@@ -14,7 +14,7 @@ from structlog.testing import capture_logs
 from medianest import __version__
 from medianest.config import Settings
 from medianest.core.errors import UpstreamTimeout, UpstreamUnavailable
-from medianest.core.http import create_http_client
+from medianest.core.http_client import create_http_client
 from medianest.core.metrics import Metrics
 from medianest.core.resilience import Breakers, CircuitOpen, Upstream, upstream_deadline
 from tests.conftest import SettingsFactory

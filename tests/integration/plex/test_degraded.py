@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from medianest.app import create_app
-from medianest.core.platform import Platform
+from medianest.core.runtime import Platform
 from tests.conftest import SettingsFactory
 from tests.fakes.plex_server import FakePlexServer
 from tests.support.app import Started, ok_data, started

@@ -12,9 +12,9 @@ import sqlalchemy as sa
 
 from medianest.core.db import Database, utc_now
 from medianest.core.errors import UpstreamUnavailable
+from medianest.core.job_queue import JobQueue
 from medianest.core.jobs import Job, JobStatus
 from medianest.core.metrics import Metrics
-from medianest.core.queue import JobQueue
 from medianest.integrations.plex.errors import PLEX_SERVER
 from medianest.integrations.plex.server import PlexServerClient
 from medianest.plex.index_jobs import SYNC_FULL, SYNC_INCREMENTAL, register_index_jobs

@@ -23,9 +23,9 @@ from medianest.app import create_app
 from medianest.config import Settings
 from medianest.core.audit import AuditService
 from medianest.core.db import Database, utc_now
+from medianest.core.job_queue import JobQueue
 from medianest.core.jobs import Job, JobStatus
 from medianest.core.metrics import Metrics
-from medianest.core.queue import JobQueue
 from medianest.integrations.plex.server import PlexServerClient
 from medianest.plex.callers import PlexNotConnected
 from medianest.plex.index_jobs import SYNC_FULL, SYNC_INCREMENTAL

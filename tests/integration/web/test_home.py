@@ -9,8 +9,8 @@ import uuid
 
 import pytest
 
+from medianest.core.job_queue import JobQueue
 from medianest.core.jobs import JobStatus
-from medianest.core.queue import JobQueue
 from tests.conftest import SettingsFactory
 from tests.fakes.plex_server import FakePlexServer
 from tests.integration.web.conftest import MEMBER_PASSWORD, AppFactory, Browser, browse

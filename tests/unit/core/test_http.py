@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from medianest import __version__
-from medianest.core.http import create_http_client
+from medianest.core.http_client import create_http_client
 from tests.conftest import SettingsFactory
 
 

@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 import httpx
 
 from medianest.config import Settings
-from medianest.core.http import create_http_client
+from medianest.core.http_client import create_http_client
 from medianest.core.metrics import Metrics
 from medianest.core.resilience import Breakers, Upstream
 from medianest.integrations.plex.errors import PLEX_SERVER

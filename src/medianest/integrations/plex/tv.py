@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from medianest import __version__
 from medianest.config import Settings
 from medianest.core.errors import UpstreamUnavailable
-from medianest.core.http import create_http_client
+from medianest.core.http_client import create_http_client
 from medianest.core.metrics import Metrics
 from medianest.core.resilience import Breakers, Upstream
 from medianest.core.schemas import ApiModel

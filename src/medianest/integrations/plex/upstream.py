@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass
 
 from medianest.core.domain import Domain
-from medianest.core.platform import Platform
+from medianest.core.runtime import Platform
 from medianest.integrations.plex.servers import PlexServers
 from medianest.integrations.plex.tv import PlexTvClient, build_plex_tv_client
 

@@ -17,8 +17,8 @@ from medianest.core.audit import AuditService
 from medianest.core.bus import Bus, create_bus
 from medianest.core.cache import CacheService, create_cache
 from medianest.core.db import Database
+from medianest.core.job_queue import JobQueue
 from medianest.core.metrics import Metrics
-from medianest.core.queue import JobQueue
 from medianest.core.ratelimit import RateLimiter
 from medianest.core.resilience import Breakers
 from medianest.core.security import EncryptionService
