@@ -57,8 +57,9 @@ log = structlog.get_logger(__name__)
 
 @dataclass
 class Services:
-    """Every domain, built once per app (or worker) from the platform, in `DOMAINS` order; the
-    named fields are what routes and pages reach through `request.state.services`."""
+    """Every domain, built once per app (or worker) from the platform, in the order
+    `build_services` lists them; the named fields are what routes and pages reach through
+    `request.state.services`."""
 
     platform: Platform
     domains: tuple[Domain, ...]
