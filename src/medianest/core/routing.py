@@ -58,8 +58,8 @@ def fast_route(route: APIRoute) -> PlainRoute:
     path ever be left out. Errors the dependencies or endpoint raise reach the app's handlers.
     """
     dependant = route.dependant
-    if _has_own_params(dependant) or route.response_model is None:
-        raise ValueError(f"{route.path} takes parameters or has no response model")
+    if _has_own_params(dependant) or route.response_model is None or _shapes_answer(route):
+        raise ValueError(f"{route.path} takes parameters or has no plain response model")
     calls: list[tuple[str, Callable[[Request], Awaitable[Any]]]] = []
     for dependency in dependant.dependencies:
         call = dependency.call
@@ -92,6 +92,18 @@ def fast_routes(router: APIRouter, *paths: str) -> list[PlainRoute]:
         r.path: r for r in router.routes if isinstance(r, APIRoute) and "GET" in (r.methods or ())
     }
     return [fast_route(found[path]) for path in paths]
+
+
+def _shapes_answer(route: APIRoute) -> bool:
+    """Whether the route asks FastAPI to leave fields out or name them otherwise."""
+    return bool(
+        route.response_model_include
+        or route.response_model_exclude
+        or route.response_model_exclude_unset
+        or route.response_model_exclude_defaults
+        or route.response_model_exclude_none
+        or not route.response_model_by_alias
+    )
 
 
 def _has_own_params(dependant: Any) -> bool:

@@ -180,6 +180,13 @@ def test_only_an_endpoint_with_nothing_to_parse_gets_a_fast_route() -> None:
     async def nested(who: Annotated[str, Depends(needs_more)]) -> Greeting:
         return Greeting(text=who)
 
+    @router.get("/trimmed", response_model=Greeting, response_model_exclude_none=True)
+    async def trimmed(caller: Annotated[str, Depends(_caller)]) -> Greeting:
+        return Greeting(text=caller)
+
     for route in router.routes:
-        with pytest.raises(ValueError, match=r"takes parameters|not an async request-only call"):
+        with pytest.raises(
+            ValueError,
+            match=r"takes parameters|not an async request-only call|no plain response model",
+        ):
             fast_route(route)  # type: ignore[arg-type]
