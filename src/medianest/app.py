@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import TypedDict
 
 import structlog
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from starlette.middleware.cors import CORSMiddleware
@@ -155,12 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if domain.pages is not None:
             domain.pages(app, web)
     install_error_handlers(app, pages=web.render_error)
-    fast = [
-        r
-        for d in services.domains
-        for router in d.routers
-        for r in fast_routes(router, *_paths_in(router, d.fast_paths))
-    ]
+    fast = [r for d in services.domains for r in fast_routes(d.routers, d.fast_paths)]
     serve_first(app, liveness_route(), *fast)
     attach(app, health_router)
     attach(app, docs_router)
@@ -243,12 +238,6 @@ def _calls(dependant: Dependant) -> list[object]:
     for sub in dependant.dependencies:
         found.extend(_calls(sub))
     return found
-
-
-def _paths_in(router: APIRouter, paths: tuple[str, ...]) -> tuple[str, ...]:
-    """Those of `paths` that are routes of `router`."""
-    own = {getattr(route, "path", None) for route in router.routes}
-    return tuple(path for path in paths if path in own)
 
 
 def _access_token(scope: Scope) -> str | None:

@@ -139,7 +139,7 @@ def _cards(_: Principal) -> Sequence[HomeCard]:
 
 async def _setup_steps(home: HomeContext) -> Sequence[SetupStep]:
     admin: AdminService = home.request.state.services.admin
-    _, people = await admin.list_users(home.session, page=1, page_size=1)
+    _, people = await admin.users.list_users(home.session, page=1, page_size=1)
     return (
         SetupStep(
             "Invite people",

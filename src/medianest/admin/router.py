@@ -57,7 +57,7 @@ async def list_users(
     status: Literal["active", "suspended"] | None = None,
     sort: UserSort = "username",
 ) -> Envelope[list[AdminUserRead]]:
-    users, total = await admin.list_users(
+    users, total = await admin.users.list_users(
         session, page=page, page_size=page_size, search=search, role=role, status=status, sort=sort
     )
     return Envelope(data=[_admin_user(u) for u in users], meta=_meta(page, page_size, total))
@@ -72,7 +72,7 @@ async def update_user(
     admin: AdminServiceDep,
     client: ClientDep,
 ) -> Envelope[AdminUserRead]:
-    user = await admin.update_user(
+    user = await admin.users.update_user(
         session,
         principal,
         user_id,
@@ -91,7 +91,7 @@ async def delete_user(
     admin: AdminServiceDep,
     client: ClientDep,
 ) -> None:
-    await admin.delete_user(session, principal, user_id, actor=client.actor(principal))
+    await admin.users.delete_user(session, principal, user_id, actor=client.actor(principal))
 
 
 @router.post("/users/{user_id}/password-reset-link", response_model=Envelope[ResetLinkRead])

@@ -86,10 +86,13 @@ def fast_route(route: APIRoute) -> PlainRoute:
     return PlainRoute(route.path, serve, methods=sorted(methods), name=route.name)
 
 
-def fast_routes(router: APIRouter, *paths: str) -> list[PlainRoute]:
-    """`fast_route` of each of `router`'s GET routes at `paths`."""
+def fast_routes(routers: Sequence[APIRouter], paths: Sequence[str]) -> list[PlainRoute]:
+    """`fast_route` of the GET route at each of `paths` among `routers`' routes."""
     found = {
-        r.path: r for r in router.routes if isinstance(r, APIRoute) and "GET" in (r.methods or ())
+        r.path: r
+        for router in routers
+        for r in router.routes
+        if isinstance(r, APIRoute) and "GET" in (r.methods or ())
     }
     return [fast_route(found[path]) for path in paths]
 

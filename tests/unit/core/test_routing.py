@@ -146,7 +146,7 @@ def _greeting_app(fast: bool) -> FastAPI:
 
     attach(app, router)
     if fast:
-        serve_first(app, *fast_routes(router, "/greeting"))
+        serve_first(app, *fast_routes([router], ["/greeting"]))
     return app
 
 
