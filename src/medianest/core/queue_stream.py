@@ -39,6 +39,10 @@ SETTLE = 1.0
 # Without a connect timeout, a Redis host that vanished from the network holds a reconnect
 # attempt for as long as the kernel keeps trying.
 CONNECT_TIMEOUT = 2.0
+# A link that fails again this soon after coming back never really came back: the failure is
+# the same outage going on (one logged and counted outage, one reconnect), not a new one. A
+# Redis still settling after a restart, or a read that lost a race with it, looks like this.
+RELAPSE_WINDOW = 5.0
 
 
 class QueueUnavailable(Exception):
@@ -54,23 +58,37 @@ class QueueLink:
         self._metrics = metrics
         self.up: bool | None = None
         self._down_since = 0.0
+        # When it last came back from an outage (not when it first came up).
+        self._back_since = 0.0
+        self._relapsed = False
 
     def mark_down(self, exc: BaseException) -> None:
         if self.up is False:
             return
         self.up = False
+        self._metrics.queue_up.set(0)
+        if self._back_since and time.monotonic() - self._back_since < RELAPSE_WINDOW:
+            self._relapsed = True
+            log.debug("queue.relapsed", error=_describe(exc))
+            return
         self._down_since = time.monotonic()
         self._metrics.queue_outages.inc()
-        self._metrics.queue_up.set(0)
         log.warning("queue.down", error=_describe(exc))
 
     def mark_up(self) -> None:
         was_down = self.up is False
         self.up = True
         self._metrics.queue_up.set(1)
-        if was_down:
-            self._metrics.queue_reconnects.inc()
-            log.info("queue.back", down_for=round(time.monotonic() - self._down_since, 1))
+        if not was_down:
+            return
+        if self._relapsed:
+            # Still the outage that ended at `_back_since`; a link that keeps relapsing is
+            # told (and counted) again once the window has passed.
+            self._relapsed = False
+            return
+        self._metrics.queue_reconnects.inc()
+        self._back_since = time.monotonic()
+        log.info("queue.back", down_for=round(self._back_since - self._down_since, 1))
 
 
 def _describe(exc: BaseException) -> str:

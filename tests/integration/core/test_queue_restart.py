@@ -250,7 +250,7 @@ class TestRedisOutage:
                 outages = await metric(served, "medianest_queue_outages_total")
         assert (down["redis"], down["queue"], up["queue"]) == ("down", "down", "up")
         assert (outages_while_down, up_while_down) == (1, 0)
-        assert (outages, reconnects) == (1, 1)
+        assert (outages, reconnects) == (1, 1), served.output
         assert job.status == JobStatus.SUCCEEDED, job.error
         log = events(served.output.splitlines())
         assert (log.count("queue.down"), log.count("queue.back")) == (1, 1), served.output
