@@ -46,6 +46,7 @@ from medianest.auth.schemas import (
 from medianest.auth.service import SignedIn
 from medianest.auth.views import principal_read, user_read
 from medianest.core.deps import DbSession, get_platform
+from medianest.core.routing import answers_from_dependencies
 from medianest.core.schemas import Envelope
 
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
@@ -192,9 +193,11 @@ SESSION_PATH = "/api/v1/auth/session"
 
 
 @router.get("/session", response_model=Envelope[SessionRead])
+@answers_from_dependencies
 async def current_session(principal: PendingUser) -> Envelope[SessionRead]:
     """Who is signed in on this device."""
-    # Every page load asks this: the app serves it through `core.routing.fast_route`.
+    # Every page load asks this: the app serves it through `core.routing.fast_route`, which
+    # writes each principal's answer once (a principal is an immutable snapshot).
     return Envelope(data=SessionRead(user=principal_read(principal)))
 
 

@@ -4,8 +4,8 @@ path of the few hottest FastAPI endpoints."""
 from __future__ import annotations
 
 import inspect
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
@@ -20,6 +20,20 @@ _SELECTED = "medianest.route"
 """Child-scope key: the route `RouteIndex` matched, for its `handle`."""
 _KEY_DEPTH = 3
 """Path segments a bucket key holds: `/api/v1/plex` tells the API's domains apart."""
+_PURE = "medianest_answer_from_dependencies"
+# Answers `fast_route` keeps per endpoint marked `answers_from_dependencies` (one per caller,
+# for the session check): a few thousand signed-in devices, each a few hundred bytes.
+_KEPT_ANSWERS = 4096
+
+E = TypeVar("E", bound=Callable[..., Any])
+
+
+def answers_from_dependencies(endpoint: E) -> E:
+    """Mark a FastAPI endpoint whose answer depends on nothing but its dependencies' values
+    (immutable snapshots, like the caller's `Principal`): its `fast_route` then writes the
+    answer once per distinct value and hands out the same bytes after that."""
+    setattr(endpoint, _PURE, True)
+    return endpoint
 
 
 def attach(app: FastAPI, router: APIRouter) -> None:
@@ -76,14 +90,41 @@ def fast_route(route: APIRoute) -> PlainRoute:
     endpoint = route.endpoint
     answer: TypeAdapter[Any] = TypeAdapter(route.response_model)
     status = route.status_code or 200
+    names = [name for name, _ in calls]
+
+    async def dump(values: tuple[Any, ...]) -> bytes:
+        answered = await endpoint(**dict(zip(names, values, strict=True)))
+        return answer.dump_json(answered, by_alias=True)
+
+    write: Callable[[tuple[Any, ...]], Awaitable[bytes]] = (
+        _kept(dump) if getattr(endpoint, _PURE, False) else dump
+    )
 
     async def serve(request: Request) -> Response:
-        values = {name: await call(request) for name, call in calls}
-        body = answer.dump_json(await endpoint(**values), by_alias=True)
+        body = await write(tuple([await call(request) for _, call in calls]))
         return Response(body, status_code=status, media_type="application/json")
 
     methods = set(route.methods or ()) | ({"HEAD"} if "GET" in (route.methods or ()) else set())
     return PlainRoute(route.path, serve, methods=sorted(methods), name=route.name)
+
+
+def _kept(
+    write: Callable[[tuple[Any, ...]], Awaitable[bytes]],
+) -> Callable[[tuple[Any, ...]], Awaitable[bytes]]:
+    """`write`, its bytes kept per tuple of dependency values, the oldest dropped first (a
+    snapshot that changed is a new value, so nothing kept is ever stale, only unused)."""
+    answers: dict[tuple[Hashable, ...], bytes] = {}
+
+    async def written(values: tuple[Any, ...]) -> bytes:
+        found = answers.get(values)
+        if found is None:
+            found = await write(values)
+            if len(answers) >= _KEPT_ANSWERS:
+                del answers[next(iter(answers))]
+            answers[values] = found
+        return found
+
+    return written
 
 
 def fast_routes(routers: Sequence[APIRouter], paths: Sequence[str]) -> list[PlainRoute]:

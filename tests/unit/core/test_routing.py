@@ -12,7 +12,14 @@ from pydantic import BaseModel
 from starlette.responses import PlainTextResponse
 from starlette.routing import Mount
 
-from medianest.core.routing import attach, fast_route, fast_routes, index_routes, serve_first
+from medianest.core.routing import (
+    answers_from_dependencies,
+    attach,
+    fast_route,
+    fast_routes,
+    index_routes,
+    serve_first,
+)
 
 
 def _app(indexed: bool) -> FastAPI:
@@ -190,3 +197,32 @@ def test_only_an_endpoint_with_nothing_to_parse_gets_a_fast_route() -> None:
             match=r"takes parameters|not an async request-only call|no plain response model",
         ):
             fast_route(route)  # type: ignore[arg-type]
+
+
+async def test_an_answer_made_only_of_its_dependencies_is_written_once_per_value() -> None:
+    written: list[str] = []
+    router = APIRouter()
+
+    @router.get("/kept", response_model=Greeting)
+    @answers_from_dependencies
+    async def kept(caller: Annotated[str, Depends(_caller)]) -> Greeting:
+        written.append(caller)
+        return Greeting(text=f"Hello, {caller}")
+
+    @router.get("/fresh", response_model=Greeting)
+    async def fresh(caller: Annotated[str, Depends(_caller)]) -> Greeting:
+        written.append(f"fresh {caller}")
+        return Greeting(text=f"Hi, {caller}")
+
+    app = FastAPI()
+    attach(app, router)
+    serve_first(app, *fast_routes([router], ["/kept", "/fresh"]))
+    transport = httpx.ASGITransport(app=app)
+    calls = [("/kept", "Ada"), ("/kept", "Ada"), ("/kept", "Bo"), ("/fresh", "Ada")] * 2
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        answers = [
+            (await client.get(path, headers={"x-name": name})).json()["text"]
+            for path, name in calls
+        ]
+    assert written == ["Ada", "Bo", "fresh Ada", "fresh Ada"]
+    assert answers == ["Hello, Ada", "Hello, Ada", "Hello, Bo", "Hi, Ada"] * 2
