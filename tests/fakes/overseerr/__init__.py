@@ -16,10 +16,11 @@ Webhooks: `configure_webhook(url, authorization)`, `webhook_body(type, request_i
 `send_webhook(type, request_id) -> status`, `auto_webhooks(True)` (request events post their
 webhook on a background thread; `wait_for_webhooks()`, `webhook_deliveries`).
 Switches: `down()` (connections refused), `healthy()`, `slow(seconds)`,
-`failing(status, times=None)`; `reset()` forgets all but the owner and the catalogue.
+`failing(status, times=None)`; `reset()` forgets all but the owner and the default catalogue.
 `calls` records every call (method, path, raw query, headers, JSON body).
 """
 
+from tests.fakes.overseerr.api import RecordedCall
 from tests.fakes.overseerr.constants import (
     ADMIN,
     AUTO_APPROVE,
@@ -35,7 +36,7 @@ from tests.fakes.overseerr.constants import (
     REQUEST_TV,
 )
 from tests.fakes.overseerr.records import FakeRequest
-from tests.fakes.overseerr.server import FakeOverseerr, RecordedCall, WebhookDelivery
+from tests.fakes.overseerr.server import FakeOverseerr, WebhookDelivery
 
 __all__ = [
     "ADMIN",

@@ -17,9 +17,12 @@ from urllib.parse import parse_qsl
 
 RESERVED_CHARS = re.compile(r"[:/?#\[\]@!$&'()*+,;=]")
 
-_LANGUAGE = {"language": ("string", None)}
-_PAGE = {"page": ("number", None)}
-_DISCOVER = {
+# name -> (type, enum); `query` on /search is the only required one.
+QueryParams = dict[str, tuple[str, list[str] | None]]
+
+_LANGUAGE: QueryParams = {"language": ("string", None)}
+_PAGE: QueryParams = {"page": ("number", None)}
+_DISCOVER: QueryParams = {
     **_PAGE,
     **_LANGUAGE,
     "genre": ("string", None),
@@ -35,9 +38,6 @@ _DISCOVER = {
     "watchProviders": ("string", None),
 }
 _OVERSEERR_FILTERS = ["all", "approved", "available", "pending", "processing", "unavailable"]
-
-# name -> (type, enum); `query` on /search is the only required one.
-QueryParams = dict[str, tuple[str, list[str] | None]]
 
 QUERY_PARAMS: dict[str, dict[str, QueryParams]] = {
     "overseerr": {
@@ -151,8 +151,8 @@ def check_query(flavour: str, route: str, raw_query: str) -> dict[str, str]:
             key, _, value = pair.partition("=")
             raw.setdefault(key, []).append(value if "=" in pair else None)
     for name in declared:
-        for value in raw.get(name, []):
-            if value and RESERVED_CHARS.search(value.split("=")[0]):
+        for raw_value in raw.get(name, []):
+            if raw_value and RESERVED_CHARS.search(raw_value.split("=")[0]):
                 raise bad_request(
                     f"Parameter '{name}' must be url encoded. Its value may not contain reserved"
                     " characters.",

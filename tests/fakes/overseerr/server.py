@@ -66,8 +66,8 @@ class FakeOverseerr(ApiRoutes):
             self._server = None
 
     def reset(self) -> None:
-        """Forget requests, media rows, users but the owner, friends, quotas, the webhook and
-        every switch; the catalogue keeps its defaults and what tests added."""
+        """Forget requests, media rows, users but the owner, friends, quotas, added titles, the
+        webhook, the call log and every switch (a stopped server stays stopped)."""
         self.wait_for_webhooks()
         with self._lock:
             self._state.reset()
@@ -277,9 +277,10 @@ class FakeOverseerr(ApiRoutes):
             media = state.media[(title.media_type, title.tmdb_id)]
             return state.notification(kind, title, media, request)
         if tmdb_id is not None and media_type is not None:
-            title = state.title(media_type, tmdb_id)
-            media = state.media.get((media_type, tmdb_id))
-            return request_notification(kind, title, media=media, request=None, requested_by=None)
+            row = state.media.get((media_type, tmdb_id))
+            return request_notification(
+                kind, state.title(media_type, tmdb_id), media=row, request=None, requested_by=None
+            )
         notification = button_test_notification()
         notification.notification_type = kind
         return notification

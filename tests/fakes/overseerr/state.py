@@ -45,17 +45,14 @@ OWNER_PLEX_ID = 1000001
 class OverseerrState(UserRules, RequestListing):
     def __init__(self, flavour: Flavour) -> None:
         self.flavour = flavour
+        self.seerr = flavour == "seerr"
+        self.reset()
+
+    def reset(self) -> None:
+        """The default catalogue and only the owner: no media rows, requests or Plex friends."""
         self.titles: dict[tuple[str, int], Title] = {}
         for title in default_catalogue():
             self.add_title(title)
-        self.reset()
-
-    @property
-    def seerr(self) -> bool:
-        return self.flavour == "seerr"
-
-    def reset(self) -> None:
-        """Only the owner; no media rows, requests or Plex friends. The catalogue stays."""
         self._ids = {name: itertools.count(1) for name in ("user", "media", "request", "season")}
         self.users: dict[int, FakeUser] = {}
         self.media: dict[tuple[str, int], FakeMedia] = {}
@@ -165,13 +162,13 @@ class OverseerrState(UserRules, RequestListing):
         available = self._available_seasons(media, is4k)
         notified: set[int] = set()
         for number in sorted(available - seasons_before):
-            request = next(
+            complete = next(
                 (r for r in open_requests if set(r.seasons) <= available and number in r.seasons),
                 None,
             )
-            if request is not None and number not in notified:
-                notified.update(request.seasons)
-                self._notify("MEDIA_AVAILABLE", title, media, request)
+            if complete is not None and number not in notified:
+                notified.update(complete.seasons)
+                self._notify("MEDIA_AVAILABLE", title, media, complete)
 
     def _complete_requests(self, media: FakeMedia, is4k: bool) -> None:
         done = (c.AVAILABLE, c.DELETED)

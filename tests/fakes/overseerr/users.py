@@ -55,7 +55,7 @@ class UserRules:
         user_type: int = c.PLEX_USER,
         email: str | None = None,
     ) -> int:
-        user_id = next(self._ids["user"])
+        user_id: int = next(self._ids["user"])
         plex = user_type == c.PLEX_USER
         address = email or f"{display_name.lower().replace(' ', '.')}@example.com"
         self.users[user_id] = FakeUser(

@@ -227,9 +227,8 @@ class TestSeasons:
     ) -> None:
         overseerr.set_media_status(1399, "tv", 4, seasons={1: 5})
         details = api.get("/tv/1399").json()
-        assert (
-            details["seasons"][1] | {"seasonNumber": 1, "episodeCount": 10} == details["seasons"][1]
-        )
+        season = details["seasons"][1]
+        assert (season["seasonNumber"], season["episodeCount"]) == (1, 10)
         assert details["mediaInfo"]["seasons"][0]["seasonNumber"] == 1
         assert details["mediaInfo"]["seasons"][0]["status"] == 5
 
@@ -270,6 +269,51 @@ class TestListRequests:
         assert approved.json()["status"] == 2
         assert approved.json()["modifiedBy"]["id"] == manager
         assert api.get("/request/9").json() == {"message": "Request not found."}
+
+
+class TestDeleteRequest:
+    def test_another_users_approved_request_is_401(
+        self, api: httpx.Client, overseerr: FakeOverseerr
+    ) -> None:
+        alice, bob = overseerr.add_user("alice"), overseerr.add_user("bob")
+        request_movie(api, 603, alice, is4k=False)
+        overseerr.set_request_status(1, 2)
+        answer = api.delete("/request/1", headers=as_user(bob))
+        assert answer.status_code == 401
+        assert answer.json() == {"message": "You do not have permission to delete this request."}
+
+    def test_an_own_pending_request_is_deleted(
+        self, api: httpx.Client, overseerr: FakeOverseerr
+    ) -> None:
+        alice = overseerr.add_user("alice")
+        request_movie(api, 603, alice, is4k=False)
+        assert api.delete("/request/1", headers=as_user(alice)).status_code == 204
+        assert overseerr.requests == []
+        assert api.get("/movie/603").json()["mediaInfo"]["status"] == 1
+
+
+class TestSearch:
+    def test_media_info_only_for_known_titles(
+        self, api: httpx.Client, overseerr: FakeOverseerr
+    ) -> None:
+        overseerr.set_media_status(603, "movie", 5)
+        results = api.get("/search?query=matrix").json()["results"]
+        assert [("mediaInfo" in r, r["mediaType"]) for r in results] == [
+            (True, "movie"),
+            (False, "movie"),
+        ]
+        assert results[0]["mediaInfo"]["status"] == 5
+
+    def test_prefixes_and_pages(self, api: httpx.Client) -> None:
+        assert [r["name"] for r in api.get("/search?query=tmdb%3A1399").json()["results"]] == [
+            "Game of Thrones"
+        ]
+        assert [
+            r["id"] for r in api.get("/search?query=matrix%20year%3A1999").json()["results"]
+        ] == [603]
+        trending = api.get("/discover/trending?page=2").json()
+        assert (trending["page"], len(trending["results"])) == (2, 20)
+        assert trending["totalResults"] >= 40
 
 
 class TestImportFromPlex:
@@ -364,5 +408,12 @@ class TestSeerr:
             )
             assert answer.status_code == 200
             assert answer.json()["serviceErrors"] == {"radarr": [], "sonarr": []}
+            key = {"X-Api-Key": seerr.api_key}
+            body = {"mediaType": "movie", "mediaId": 603, "is4k": False}
+            httpx.post(f"{seerr.url}/api/v1/request", json=body, headers=key)
+            seerr.set_media_status(603, "movie", 5)
+            assert seerr.request_by_id(1).status == 5
+            done = httpx.get(f"{seerr.url}/api/v1/request?filter=available", headers=key)
+            assert [r["id"] for r in done.json()["results"]] == [1]
         finally:
             seerr.stop()
