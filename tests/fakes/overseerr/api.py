@@ -369,7 +369,7 @@ async def _json_body(request: Request) -> Any:
     try:
         return json.loads(raw)
     except ValueError as exc:
-        raise ApiError.message(400, f"Unexpected token in JSON at position 0: {exc}") from exc
+        raise ApiError.message(400, "Unexpected token in JSON at position 0") from exc
 
 
 def _by_popularity(titles: list[Title]) -> list[Title]:

@@ -244,7 +244,7 @@ class FakeOverseerr(ApiRoutes):
         tmdb_id: int | None = None,
         media_type: MediaType | None = None,
     ) -> int:
-        """Post a webhook now; returns the status the receiver answered."""
+        """Post a webhook now; the status the receiver answered, or ConnectionError."""
         with self._lock:
             notification = self._notification(notification_type, request_id, tmdb_id, media_type)
         delivery = self._post_webhook(notification)
