@@ -64,7 +64,7 @@ def request_notification(
 
 
 def button_test_notification() -> Notification:
-    """The agent's "Test" button: no media, no request."""
+    """What the webhook settings' "Test" button sends: no media, no request."""
     return Notification(
         notification_type="TEST_NOTIFICATION",
         subject="Test Notification",
