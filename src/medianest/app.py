@@ -113,7 +113,7 @@ def build_services(settings: Settings) -> Services:
     plex = build_plex(platform, plex_upstream, connections.connections, auth)
     admin = build_admin(platform, auth)
     overseerr_upstream = build_overseerr_upstream(platform)
-    requests = build_requests(platform, overseerr_upstream, connections.connections)
+    requests = build_requests(platform, overseerr_upstream, connections.connections, auth, plex)
     return Services(
         platform=platform,
         domains=(plex_upstream, connections, auth, plex, admin, overseerr_upstream, requests),

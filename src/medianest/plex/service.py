@@ -26,10 +26,12 @@ import asyncio
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from pathlib import Path, PurePosixPath
 from typing import Literal, TypeVar
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from medianest.auth.plex_access import ConnectionSource
 from medianest.auth.plex_tokens import PlexTokens
@@ -71,7 +73,7 @@ from medianest.plex.callers import (
 from medianest.plex.degraded import HeldAnswers
 from medianest.plex.images import MAX_SIDE, Image, ImageDiskCache, PlexImages, parse_image_path
 from medianest.plex.index_search import closeness
-from medianest.plex.library_index import MAX_SEARCH_RESULTS, LibraryIndex
+from medianest.plex.library_index import MAX_SEARCH_RESULTS, LibraryIndex, MediaType
 from medianest.plex.schemas import (
     Collection,
     ItemDetail,
@@ -446,6 +448,13 @@ class PlexService:
             if library.key == key:
                 return library
         raise LibraryNotFound
+
+    async def in_plex(
+        self, session: AsyncSession, titles: AbstractSet[tuple[MediaType, int]]
+    ) -> dict[tuple[MediaType, int], str]:
+        """Which of these (media type, TMDB id) the library index holds, with a rating key to
+        open each at; for the requests pages, one query per page of titles."""
+        return await self.index.in_plex(session, titles)
 
     async def libraries_changed(self, keys: Iterable[str]) -> None:
         """Forget what was cached about libraries whose titles changed (a sync found new,

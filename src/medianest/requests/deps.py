@@ -6,7 +6,10 @@ from typing import TYPE_CHECKING, Annotated, cast
 
 from fastapi import Depends, Request
 
+from medianest.requests.catalogue import Catalogue
 from medianest.requests.connection import OverseerrConnectionService
+from medianest.requests.mine import MyRequests
+from medianest.requests.service import RequestService
 
 if TYPE_CHECKING:
     from medianest.requests.domain import Requests
@@ -25,3 +28,20 @@ async def get_connection_service(request: Request) -> OverseerrConnectionService
 
 
 OverseerrConnectionDep = Annotated[OverseerrConnectionService, Depends(get_connection_service)]
+
+
+async def get_catalogue(request: Request) -> Catalogue:
+    return get_requests(request).catalogue
+
+
+async def get_request_service(request: Request) -> RequestService:
+    return get_requests(request).service
+
+
+async def get_my_requests(request: Request) -> MyRequests:
+    return get_requests(request).mine
+
+
+CatalogueDep = Annotated[Catalogue, Depends(get_catalogue)]
+RequestServiceDep = Annotated[RequestService, Depends(get_request_service)]
+MyRequestsDep = Annotated[MyRequests, Depends(get_my_requests)]

@@ -4,23 +4,40 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from medianest.connections.service import Connections
+from medianest.auth.domain import Auth
+from medianest.connections.service import ConnectionChanged, Connections
 from medianest.core.domain import Domain
 from medianest.core.runtime import Platform
 from medianest.integrations.overseerr.upstream import OverseerrUpstream
-from medianest.requests.connection import OverseerrConnectionService
+from medianest.plex.domain import Plex
+from medianest.requests.accounts import OverseerrAccounts
+from medianest.requests.catalogue import Catalogue
+from medianest.requests.connection import NAME, OverseerrConnectionService
 from medianest.requests.connection_router import router as connection_router
 from medianest.requests.deps import DOMAIN
+from medianest.requests.mine import MyRequests
+from medianest.requests.overseerr import OverseerrService
 from medianest.requests.probe import OverseerrProbe
+from medianest.requests.router import router
+from medianest.requests.service import RequestService
+from medianest.requests.states import TitleStates
 
 
 @dataclass(kw_only=True)
 class Requests(Domain):
     connection: OverseerrConnectionService
+    overseerr: OverseerrService
+    catalogue: Catalogue
+    service: RequestService
+    mine: MyRequests
 
 
 def build_requests(
-    platform: Platform, upstream: OverseerrUpstream, connections: Connections
+    platform: Platform,
+    upstream: OverseerrUpstream,
+    connections: Connections,
+    auth: Auth,
+    plex: Plex,
 ) -> Requests:
     connection = OverseerrConnectionService(
         settings=platform.settings,
@@ -31,14 +48,38 @@ def build_requests(
         encryption=platform.encryption,
         audit=platform.audit,
     )
+    overseerr = OverseerrService(cache=platform.cache, connection=connection)
+    mine = MyRequests(auth.users)
+    service = RequestService(
+        db=platform.db,
+        overseerr=overseerr,
+        connection=connection,
+        accounts=OverseerrAccounts(auth.users),
+        limiter=platform.limiter,
+        in_plex=plex.service.in_plex,
+        users=auth.users,
+        mine=mine,
+        audit=platform.audit,
+    )
+
+    async def overseerr_changed(event: ConnectionChanged) -> None:
+        if event.name == NAME:
+            await overseerr.forget_all()
+
+    connections.on_changed(overseerr_changed)
 
     async def start() -> None:
         await connection.seed_from_settings()
 
     return Requests(
         name=DOMAIN,
-        routers=(connection_router,),
-        upstream_paths=("/api/v1/admin/services/overseerr",),
+        routers=(router, connection_router),
+        limits={},
+        upstream_paths=("/api/v1/media/", "/api/v1/admin/services/overseerr"),
         start=start,
         connection=connection,
+        overseerr=overseerr,
+        catalogue=Catalogue(overseerr, TitleStates(plex.service.in_plex)),
+        service=service,
+        mine=mine,
     )
