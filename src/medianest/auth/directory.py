@@ -100,7 +100,7 @@ class UserDirectory:
         if not ids:
             return {}
         rows = await session.execute(select(User.id, User.username).where(User.id.in_(ids)))
-        return dict(rows.tuples().all())
+        return dict(rows.all())
 
     async def update_user(
         self,

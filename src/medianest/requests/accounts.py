@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import structlog
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medianest.auth.directory import UserDirectory
@@ -119,10 +120,14 @@ class OverseerrAccounts:
         found: OverseerrUser,
         kept: OverseerrAccount | None,
     ) -> None:
-        if kept is None:
-            kept = OverseerrAccount(user_id=user_id)
-            session.add(kept)
-        kept.overseerr_id = found.id
-        kept.permissions = found.permissions
-        kept.checked_at = utc_now()
-        await session.flush()
+        try:
+            async with session.begin_nested():
+                if kept is None:
+                    kept = OverseerrAccount(user_id=user_id)
+                    session.add(kept)
+                kept.overseerr_id = found.id
+                kept.permissions = found.permissions
+                kept.checked_at = utc_now()
+        except IntegrityError:
+            # Another request of the same user kept the same answer a moment before.
+            log.debug("requests.overseerr_account_kept_meanwhile", user_id=str(user_id))

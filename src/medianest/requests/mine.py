@@ -82,18 +82,14 @@ class MyRequests:
             "title": (func.lower(MediaRequest.title), MediaRequest.created_at.desc()),
         }[sort]
         rows = (
-            (
-                await session.execute(
-                    select(MediaRequest, follows.label("following"))
-                    .where(*conditions)
-                    .order_by(*order)
-                    .offset((page - 1) * page_size)
-                    .limit(page_size)
-                )
+            await session.execute(
+                select(MediaRequest, follows.label("following"))
+                .where(*conditions)
+                .order_by(*order)
+                .offset((page - 1) * page_size)
+                .limit(page_size)
             )
-            .tuples()
-            .all()
-        )
+        ).all()
         names = await self._users.usernames(session, (r.user_id for r, _ in rows))
         listed = [Listed(r, names.get(r.user_id, ""), bool(f)) for r, f in rows]
         return listed, total or 0
@@ -171,7 +167,7 @@ class MyRequests:
         ).first()
         if row is None:
             raise RequestNotFound()
-        request, following = row.tuple()
+        request, following = row
         names = await self._users.usernames(session, [request.user_id])
         return Listed(request, names.get(request.user_id, ""), bool(following))
 

@@ -178,7 +178,7 @@ class RequestService:
             .join(MediaRequest, MediaRequest.id == RequestClaim.request_id)
             .where(RequestClaim.key.in_(keys))
         )
-        return dict(rows.tuples().all())
+        return dict(rows.all())
 
     async def _follow(
         self, session: AsyncSession, request_id: uuid.UUID, user_id: uuid.UUID
