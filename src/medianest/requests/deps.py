@@ -10,6 +10,8 @@ from medianest.requests.catalogue import Catalogue
 from medianest.requests.connection import OverseerrConnectionService
 from medianest.requests.mine import MyRequests
 from medianest.requests.service import RequestService
+from medianest.requests.sync import RequestSync
+from medianest.requests.webhooks import OverseerrWebhooks
 
 if TYPE_CHECKING:
     from medianest.requests.domain import Requests
@@ -45,3 +47,15 @@ async def get_my_requests(request: Request) -> MyRequests:
 CatalogueDep = Annotated[Catalogue, Depends(get_catalogue)]
 RequestServiceDep = Annotated[RequestService, Depends(get_request_service)]
 MyRequestsDep = Annotated[MyRequests, Depends(get_my_requests)]
+
+
+async def get_webhooks(request: Request) -> OverseerrWebhooks:
+    return get_requests(request).webhooks
+
+
+async def get_request_sync(request: Request) -> RequestSync:
+    return get_requests(request).sync
+
+
+WebhooksDep = Annotated[OverseerrWebhooks, Depends(get_webhooks)]
+RequestSyncDep = Annotated[RequestSync, Depends(get_request_sync)]

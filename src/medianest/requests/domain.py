@@ -11,16 +11,22 @@ from medianest.core.runtime import Platform
 from medianest.integrations.overseerr.upstream import OverseerrUpstream
 from medianest.plex.domain import Plex
 from medianest.requests.accounts import OverseerrAccounts
+from medianest.requests.admin_router import router as admin_router
 from medianest.requests.catalogue import Catalogue
-from medianest.requests.connection import NAME, OverseerrConnectionService
+from medianest.requests.changes import Notifier, StatusChanges
+from medianest.requests.connection import NAME, WEBHOOK_PATH, OverseerrConnectionService
 from medianest.requests.connection_router import router as connection_router
 from medianest.requests.deps import DOMAIN
+from medianest.requests.library import LibraryArrivals
 from medianest.requests.mine import MyRequests
 from medianest.requests.overseerr import OverseerrService
 from medianest.requests.probe import OverseerrProbe
 from medianest.requests.router import router
 from medianest.requests.service import RequestService
 from medianest.requests.states import TitleStates
+from medianest.requests.sync import RequestSync
+from medianest.requests.webhook_router import router as webhook_router
+from medianest.requests.webhooks import OverseerrWebhooks
 
 
 @dataclass(kw_only=True)
@@ -30,6 +36,8 @@ class Requests(Domain):
     catalogue: Catalogue
     service: RequestService
     mine: MyRequests
+    webhooks: OverseerrWebhooks
+    sync: RequestSync
 
 
 def build_requests(
@@ -38,7 +46,9 @@ def build_requests(
     connections: Connections,
     auth: Auth,
     plex: Plex,
+    notifier: Notifier | None = None,
 ) -> Requests:
+    """`notifier` tells requesters and followers when their requests move on."""
     connection = OverseerrConnectionService(
         settings=platform.settings,
         db=platform.db,
@@ -50,6 +60,7 @@ def build_requests(
     )
     overseerr = OverseerrService(cache=platform.cache, connection=connection)
     mine = MyRequests(auth.users)
+    changes = StatusChanges(notifier)
     service = RequestService(
         db=platform.db,
         overseerr=overseerr,
@@ -60,7 +71,20 @@ def build_requests(
         users=auth.users,
         mine=mine,
         audit=platform.audit,
+        changes=changes,
     )
+    sync = RequestSync(
+        db=platform.db,
+        connection=connection,
+        changes=changes,
+        interval_seconds=platform.settings.overseerr_sync_interval_seconds,
+    )
+    arrivals = LibraryArrivals(platform.db, plex.service.in_plex, changes)
+
+    async def found_in_plex(keys: list[str]) -> None:
+        await arrivals.libraries_changed(keys)
+
+    plex.service.on_libraries_changed(found_in_plex)
 
     async def overseerr_changed(event: ConnectionChanged) -> None:
         if event.name == NAME:
@@ -70,16 +94,21 @@ def build_requests(
 
     async def start() -> None:
         await connection.seed_from_settings()
+        sync.start()
 
     return Requests(
         name=DOMAIN,
-        routers=(router, connection_router),
-        limits={},
+        routers=(router, admin_router, connection_router, webhook_router),
+        # Overseerr posts every notification from one address; its secret guards the route.
+        limits={WEBHOOK_PATH: None},
         upstream_paths=("/api/v1/media/", "/api/v1/admin/services/overseerr"),
         start=start,
+        stop=sync.stop,
         connection=connection,
         overseerr=overseerr,
         catalogue=Catalogue(overseerr, TitleStates(plex.service.in_plex)),
         service=service,
         mine=mine,
+        webhooks=OverseerrWebhooks(connection, changes),
+        sync=sync,
     )

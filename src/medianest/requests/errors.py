@@ -29,3 +29,7 @@ class OthersWaiting(Conflict):
 
 class StillSubmitting(Conflict):
     message = "This title is being requested right now. Try again in a few seconds."
+
+
+class NotDecidable(Conflict):
+    message = "Only a request waiting for approval can be approved or declined."

@@ -32,10 +32,13 @@ from medianest.core.ratelimit import RateLimiter
 from medianest.integrations.overseerr.errors import OverseerrUserRefused, UpstreamRequestNotFound
 from medianest.integrations.overseerr.schemas import MediaRequest as UpstreamRequest
 from medianest.requests.accounts import OverseerrAccounts, Requester
+from medianest.requests.changes import StatusChanges
 from medianest.requests.connection import OverseerrConnectionService
 from medianest.requests.errors import (
     AlreadyInPlex,
     AlreadyRequested,
+    NotDecidable,
+    RequestNotFound,
     StillSubmitting,
 )
 from medianest.requests.mine import Listed, MyRequests
@@ -73,6 +76,7 @@ class RequestService:
         users: UserDirectory,
         mine: MyRequests,
         audit: AuditService,
+        changes: StatusChanges,
     ) -> None:
         self._db = db
         self._overseerr = overseerr
@@ -83,6 +87,7 @@ class RequestService:
         self._users = users
         self._mine = mine
         self._audit = audit
+        self._changes = changes
 
     async def ask(
         self,
@@ -285,6 +290,53 @@ class RequestService:
             )
         await self._overseerr.forget_title(_kind(request.media_type), request.tmdb_id)
         log.info("requests.cancelled", request_id=str(request_id))
+
+    async def decide(
+        self,
+        admin: Principal,
+        request_id: uuid.UUID,
+        *,
+        approve: bool,
+        actor: Actor,
+        reason: str | None = None,
+    ) -> Listed:
+        """Approve or decline a request in Overseerr (with MediaNest's key), then here; the
+        requester and followers are told. Raises `RequestNotFound`, `NotDecidable` (not
+        pending, or never sent) and Overseerr's failures (nothing changes then)."""
+        async with self._db.unit_of_work() as session:
+            listed, _ = await self._mine.get_request(session, admin, request_id)
+            request = listed.request
+            if request.overseerr_id is None or request.status != RequestStatus.PENDING:
+                raise NotDecidable()
+            overseerr_id = request.overseerr_id
+        client = await self._connection.client()
+        sent = await (client.approve(overseerr_id) if approve else client.decline(overseerr_id))
+        status = RequestStatus.DECLINED if not approve else upstream_status(sent)
+        async with self._db.unit_of_work() as session:
+            row = await session.get(MediaRequest, request_id)
+            if row is None:
+                raise RequestNotFound()
+            await self._changes.apply(
+                session,
+                row,
+                status,
+                EventSource.ADMIN,
+                reason=reason if not approve else None,
+                upstream_updated_at=sent.updated_at,
+            )
+            await self._audit.record(
+                session,
+                "requests.approved" if approve else "requests.declined",
+                actor=actor,
+                target_type="media_request",
+                target_id=request_id,
+                title=row.title,
+            )
+            decided = Listed(row, listed.requested_by, listed.following)
+        await self._overseerr.forget_title(
+            _kind(decided.request.media_type), decided.request.tmdb_id
+        )
+        return decided
 
     async def count_for(self, session: AsyncSession, user_id: uuid.UUID) -> int:
         found = await session.scalar(
