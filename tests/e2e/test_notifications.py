@@ -95,7 +95,7 @@ def test_the_bell_counts_what_is_unread_while_the_inbox_is_read(
 
     # Marking one read: it loses its mark, the bell counts one fewer.
     maintenance = _item(page, "Maintenance tonight")
-    maintenance.get_by_role("button", name="Mark “Maintenance tonight” as read").click()
+    maintenance.get_by_role("button", name="Mark as read: Maintenance tonight").click()
     expect(maintenance.locator("[data-unread-badge]")).to_have_count(0)
     expect(_bell(page)).to_have_accessible_name("Notifications, 2 unread")
     expect(page.locator("[data-unread-summary]")).to_have_text("2 unread")
@@ -120,7 +120,7 @@ def test_the_bell_counts_what_is_unread_while_the_inbox_is_read(
     expect(page.locator("[data-unread-summary]")).to_have_text("Nothing unread")
 
     _item(page, "The playlist did not download").get_by_role(
-        "button", name="Delete “The playlist did not download”"
+        "button", name="Delete: The playlist did not download"
     ).click()
     expect(page.get_by_role("status")).to_have_text("Deleted “The playlist did not download”.")
     expect(page.locator("[data-notification]")).to_have_count(3)
