@@ -47,6 +47,7 @@ from medianest.core.runtime import Platform
 from medianest.core.secret_file import with_secrets
 from medianest.integrations.overseerr.upstream import build_overseerr_upstream
 from medianest.integrations.plex.upstream import build_plex_upstream
+from medianest.notifications.domain import build_notifications
 from medianest.plex.connection import PlexConnectionService
 from medianest.plex.domain import build_plex
 from medianest.plex.service import PlexService
@@ -110,13 +111,23 @@ def build_services(settings: Settings) -> Services:
     plex_upstream = build_plex_upstream(platform)
     connections = build_connections(platform)
     auth = build_auth(platform, plex_upstream, connections.connections)
+    notifications = build_notifications(platform)
     plex = build_plex(platform, plex_upstream, connections.connections, auth)
     admin = build_admin(platform, auth)
     overseerr_upstream = build_overseerr_upstream(platform)
     requests = build_requests(platform, overseerr_upstream, connections.connections, auth, plex)
     return Services(
         platform=platform,
-        domains=(plex_upstream, connections, auth, plex, admin, overseerr_upstream, requests),
+        domains=(
+            plex_upstream,
+            connections,
+            auth,
+            notifications,
+            plex,
+            admin,
+            overseerr_upstream,
+            requests,
+        ),
         jwt=auth.jwt,
         auth=auth.service,
         account=auth.account,
