@@ -115,7 +115,9 @@ def build_services(settings: Settings) -> Services:
     plex = build_plex(platform, plex_upstream, connections.connections, auth)
     admin = build_admin(platform, auth)
     overseerr_upstream = build_overseerr_upstream(platform)
-    requests = build_requests(platform, overseerr_upstream, connections.connections, auth, plex)
+    requests = build_requests(
+        platform, overseerr_upstream, connections.connections, auth, plex, notifications.service
+    )
     return Services(
         platform=platform,
         domains=(

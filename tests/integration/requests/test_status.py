@@ -124,6 +124,56 @@ class TestWebhook:
         assert now["status"] == "available"
 
 
+class TestTelling:
+    async def test_the_requester_and_a_follower_are_each_told_once(
+        self, connected: Started, database_url: str, overseerr: FakeOverseerr
+    ) -> None:
+        authorization = await _authorization(connected)
+        async with (
+            member(connected, database_url, "alice", plex_id=ALICE_PLEX) as alice,
+            member(connected, database_url, "carol", plex_id=CAROL_PLEX) as carol,
+            connected.client() as admin,
+        ):
+            mine = ok_data(await ask(alice, "movie", MOVIE))
+            assert ok_data(await ask(carol, "movie", MOVIE))["following"] is True
+            upstream_id = overseerr.requests[-1].id
+            overseerr.set_request_status(upstream_id, APPROVED)
+            overseerr.set_media_status(MOVIE, "movie", MEDIA_AVAILABLE)
+            body = overseerr.webhook_body("MEDIA_AVAILABLE", upstream_id)
+            for _ in range(2):
+                await _deliver(connected, body, authorization)
+            await sign_in(admin, "admin", ADMIN_PASSWORD)
+            await admin.post("/api/v1/admin/requests/sync", headers=csrf(admin))
+            told = [ok_data(await person.get("/api/v1/notifications")) for person in (alice, carol)]
+            bell = ok_data(await carol.get("/api/v1/notifications/unread-count"))
+
+        for inbox in told:
+            assert [(n["type"], n["title"]) for n in inbox] == [
+                ("request.available", "Alien: Romulus is in Plex")
+            ]
+            assert inbox[0]["link"] == f"/requests/mine#request-{mine['id']}"
+        assert bell["unreadCount"] == 1
+
+    async def test_a_decline_tells_the_reason(
+        self, connected: Started, database_url: str, overseerr: FakeOverseerr
+    ) -> None:
+        async with (
+            member(connected, database_url, "alice", plex_id=ALICE_PLEX) as alice,
+            connected.client() as admin,
+        ):
+            mine = ok_data(await ask(alice, "movie", MOVIE))
+            await finish_first_run(admin)
+            await admin.post(
+                f"/api/v1/admin/requests/{mine['id']}/decline",
+                json={"reason": "Already on the shelf"},
+                headers=csrf(admin),
+            )
+            inbox = ok_data(await alice.get("/api/v1/notifications"))
+
+        assert [n["type"] for n in inbox] == ["request.status"]
+        assert "declined" in inbox[0]["message"] and "Already on the shelf" in inbox[0]["message"]
+
+
 class TestSync:
     async def test_a_lost_webhook_is_repaired(
         self, connected: Started, database_url: str, overseerr: FakeOverseerr
