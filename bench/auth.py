@@ -46,6 +46,19 @@ UNLIMITED = "1000000/second"
 
 @contextmanager
 def medianest(workdir: Path, plex_tv: FakePlexTv, server: FakePlexServer) -> Iterator[str]:
+    env = {
+        "MEDIANEST_PLEX_TV_URL": plex_tv.url,
+        "MEDIANEST_PLEX_APP_URL": plex_tv.url,
+        "MEDIANEST_PLEX_URL": server.url,
+        "MEDIANEST_PLEX_TOKEN": server.owner_token,
+    }
+    with medianest_with(workdir, env) as base:
+        yield base
+
+
+@contextmanager
+def medianest_with(workdir: Path, settings: dict[str, str]) -> Iterator[str]:
+    """MediaNest under uvicorn on a free port, its data in `workdir`, with these settings."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIANEST_")}
     env.update(
@@ -53,10 +66,7 @@ def medianest(workdir: Path, plex_tv: FakePlexTv, server: FakePlexServer) -> Ite
         MEDIANEST_LOG_LEVEL="WARNING",
         MEDIANEST_RATE_LIMIT_API=UNLIMITED,
         MEDIANEST_RATE_LIMIT_LOGIN=UNLIMITED,
-        MEDIANEST_PLEX_TV_URL=plex_tv.url,
-        MEDIANEST_PLEX_APP_URL=plex_tv.url,
-        MEDIANEST_PLEX_URL=server.url,
-        MEDIANEST_PLEX_TOKEN=server.owner_token,
+        **settings,
     )
     command = [
         sys.executable, "-m", "uvicorn", "auth_app:app", "--factory", "--app-dir", str(BENCH_DIR),

@@ -45,11 +45,14 @@ from medianest.core.ratelimit import LimitName
 from medianest.core.routing import attach, fast_routes, index_routes, serve_first
 from medianest.core.runtime import Platform
 from medianest.core.secret_file import with_secrets
+from medianest.integrations.overseerr.upstream import build_overseerr_upstream
 from medianest.integrations.plex.upstream import build_plex_upstream
+from medianest.notifications.domain import build_notifications
 from medianest.plex.connection import PlexConnectionService
 from medianest.plex.domain import build_plex
 from medianest.plex.service import PlexService
 from medianest.plex.sync import LibrarySync
+from medianest.requests.domain import build_requests
 from medianest.web import install_web
 
 log = structlog.get_logger(__name__)
@@ -71,6 +74,14 @@ class Services:
     plex: PlexService
     plex_connection: PlexConnectionService
     library_sync: LibrarySync
+
+    def domain(self, name: str) -> Domain:
+        """The domain built under `name`; a domain's own dependencies reach it this way, so a
+        new domain needs no field here."""
+        for domain in self.domains:
+            if domain.name == name:
+                return domain
+        raise LookupError(name)
 
     async def start(self) -> None:
         """Background parts of the domains, in order; after the platform started."""
@@ -100,11 +111,25 @@ def build_services(settings: Settings) -> Services:
     plex_upstream = build_plex_upstream(platform)
     connections = build_connections(platform)
     auth = build_auth(platform, plex_upstream, connections.connections)
+    notifications = build_notifications(platform)
     plex = build_plex(platform, plex_upstream, connections.connections, auth)
     admin = build_admin(platform, auth)
+    overseerr_upstream = build_overseerr_upstream(platform)
+    requests = build_requests(
+        platform, overseerr_upstream, connections.connections, auth, plex, notifications.service
+    )
     return Services(
         platform=platform,
-        domains=(plex_upstream, connections, auth, plex, admin),
+        domains=(
+            plex_upstream,
+            connections,
+            auth,
+            notifications,
+            plex,
+            admin,
+            overseerr_upstream,
+            requests,
+        ),
         jwt=auth.jwt,
         auth=auth.service,
         account=auth.account,

@@ -109,6 +109,13 @@ class Settings(BaseSettings):
     plex_sync_interval_minutes: int = Field(default=15, ge=0, le=10_080)
     youtube_dir: Path | None = None
 
+    # The Overseerr (or Seerr) to request through, when configured from settings rather than
+    # the admin page; read only until an administrator saves a connection there.
+    overseerr_url: str | None = None
+    overseerr_api_key: SecretStr | None = None
+    # Seconds between the syncs that repair what a lost webhook missed; 0 turns them off.
+    overseerr_sync_interval_seconds: int = Field(default=300, ge=0, le=86_400)
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
@@ -277,6 +284,7 @@ _SECRET_FIELDS = {
     "encryption_key",
     "encryption_old_keys",
     "metrics_token",
+    "overseerr_api_key",
     "plex_token",
     "smtp_password",
 }

@@ -34,6 +34,7 @@ SIGNED_IN_PAGES = {
     "account": ("/account", "Your account"),
     "audit-log": ("/admin/audit-log", "Audit log"),
     "admin-users": ("/admin/users", "Users"),
+    "notifications": ("/notifications", "Notifications"),
     "not-found": ("/nothing/here", "We could not find that page"),
 }
 

@@ -5,6 +5,7 @@ Auth owns the users' table; other domains (admin's pages and API) go through thi
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -85,6 +86,21 @@ class UserDirectory:
             .limit(page_size)
         )
         return [ManagedUser(user, seen) for user, seen in rows], total or 0
+
+    async def plex_id(self, session: AsyncSession, user_id: uuid.UUID) -> int | None:
+        """The Plex account id a user signs in with; None for a local-only account."""
+        found: int | None = await session.scalar(select(User.plex_id).where(User.id == user_id))
+        return found
+
+    async def usernames(
+        self, session: AsyncSession, user_ids: Iterable[uuid.UUID]
+    ) -> dict[uuid.UUID, str]:
+        """Each user's name, for lists of things people did; one query."""
+        ids = set(user_ids)
+        if not ids:
+            return {}
+        rows = await session.execute(select(User.id, User.username).where(User.id.in_(ids)))
+        return dict(rows.all())
 
     async def update_user(
         self,

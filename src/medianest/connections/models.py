@@ -17,7 +17,7 @@ PLEX = "plex"
 class ServiceConnection(Base):
     __tablename__ = "service_connections"
 
-    # `plex` now; `overseerr` and `uptime-kuma` later.
+    # `plex`, `overseerr`; each name's row is read and written by the domain that owns it.
     name: Mapped[str] = mapped_column(String(50), primary_key=True)
     url: Mapped[str] = mapped_column(String(2000))
     # Sealed by the encryption service; never returned by the API nor logged.

@@ -1,7 +1,8 @@
-"""Where the stored connections are read, and the Plex one kept at hand in each process.
+"""Where the stored connections are read, and kept at hand in each process.
 
-Every sign-in check and Plex call asks for the Plex connection, so each process keeps it for a
-short while after reading it. Saving a connection tells every process to read it again at once
+Every sign-in check and Plex call asks for the Plex connection, every search of the requests
+pages for Overseerr's, so each process keeps what it read of a connection for a short while
+(`held`). Saving a connection tells every process to read it again at once
 (`Connections.changed`, over the bus); the time limit is only for a message the bus lost.
 
 With no row yet, `MEDIANEST_PLEX_URL` / `MEDIANEST_PLEX_TOKEN` are the connection, and
@@ -13,8 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import structlog
 from sqlalchemy.exc import IntegrityError
@@ -30,10 +32,12 @@ log = structlog.get_logger(__name__)
 
 CACHE_SECONDS = 60.0
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True, slots=True)
 class _Held:
-    connection: PlexServerConnection | None
+    value: Any
     read_at: float
     generation: int
 
@@ -53,32 +57,37 @@ class ConnectionStore:
         self._settings = settings
         self._cache_seconds = cache_seconds
         self._clock = clock
-        self._held: _Held | None = None
+        self._held: dict[str, _Held] = {}
         self._generation = 0
         self._lock = asyncio.Lock()
 
     async def plex(self) -> PlexServerConnection | None:
         """The Plex server to use, or None while none is connected (a `ConnectionSource`)."""
-        held = self._held
+        return await self.held(PLEX, self._connection)
+
+    async def held(self, name: str, read: Callable[[ServiceConnection | None], T]) -> T:
+        """What `read` makes of the stored row `name` (None: no row), read again at most every
+        `cache_seconds` and after every save. `read` must not do I/O: it runs under a lock."""
+        held = self._held.get(name)
         if held is not None and self._fresh(held):
-            return held.connection
+            return held.value  # type: ignore[no-any-return]
         async with self._lock:
-            held = self._held
+            held = self._held.get(name)
             if held is not None and self._fresh(held):
-                return held.connection
+                return held.value  # type: ignore[no-any-return]
             generation = self._generation
             async with self._db.unit_of_work() as session:
-                row = await self.row(session, PLEX)
-            connection = self._connection(row)
+                row = await self.row(session, name)
+            value = read(row)
             # A save while this read was under way makes what it read stale: not kept.
             if generation == self._generation:
-                self._held = _Held(connection, self._clock(), generation)
-            return connection
+                self._held[name] = _Held(value, self._clock(), generation)
+            return value
 
     def forget(self) -> None:
-        """Read the connection again on next use (it was just saved, here or elsewhere)."""
+        """Read every connection again on next use (one was just saved, here or elsewhere)."""
         self._generation += 1
-        self._held = None
+        self._held = {}
 
     async def row(self, session: AsyncSession, name: str) -> ServiceConnection | None:
         return await session.get(ServiceConnection, name)
@@ -106,17 +115,24 @@ class ConnectionStore:
         seed = self.settings_connection()
         if seed is None:
             return False
+        return await self.seed(PLEX, url=seed.url, secret=seed.owner_token)
+
+    async def seed(
+        self, name: str, *, url: str, secret: str, options: Mapping[str, Any] | None = None
+    ) -> bool:
+        """Store a first connection `name` from the settings, unless one is stored already
+        (what an administrator saved wins); True when written. `secret` is stored sealed."""
         try:
             async with self._db.unit_of_work() as session:
-                if await self.row(session, PLEX) is not None:
+                if await self.row(session, name) is not None:
                     return False
                 session.add(
                     ServiceConnection(
-                        name=PLEX,
-                        url=seed.url,
-                        token_encrypted=self._encryption.encrypt(seed.owner_token),
+                        name=name,
+                        url=url,
+                        token_encrypted=self._encryption.encrypt(secret),
                         enabled=True,
-                        options={},
+                        options=dict(options or {}),
                         updated_by=None,
                     )
                 )
@@ -124,7 +140,7 @@ class ConnectionStore:
             # Another process starting at the same moment wrote it first.
             return False
         self.forget()
-        log.info("connections.seeded_from_settings", name=PLEX)
+        log.info("connections.seeded_from_settings", name=name)
         return True
 
     def _connection(self, row: ServiceConnection | None) -> PlexServerConnection | None:

@@ -278,6 +278,7 @@ class Upstream:
         *,
         idempotent: bool | None = None,
         user_credentials: bool = False,
+        answered: Callable[[httpx.Response], bool] | None = None,
         **kwargs: Any,
     ) -> httpx.Response:
         """Send one request (retried when idempotent) and return the response.
@@ -287,7 +288,9 @@ class Upstream:
         401/403 (`misconfigured=True`) and an open breaker (`CircuitOpen`). `kwargs` go to
         `httpx.AsyncClient.request`. `idempotent` defaults to True for GET, HEAD and OPTIONS.
         With `user_credentials` the call carries a user's token rather than MediaNest's own, so a
-        401/403 is the user's answer (returned, not logged as misconfiguration).
+        401/403 is the user's answer (returned, not logged as misconfiguration). A response for
+        which `answered` is true is returned whatever its status: an upstream's way of saying
+        "no such thing" with a 500 (Overseerr's unknown TMDB id) is not an outage.
         """
         method = method.upper()
         if idempotent is None:
@@ -300,7 +303,8 @@ class Upstream:
             raise UpstreamTimeout(self.name)
         try:
             response = await self._breakers.call(
-                self.name, partial(self._send, method, url, idempotent, user_credentials, kwargs)
+                self.name,
+                partial(self._send, method, url, idempotent, user_credentials, answered, kwargs),
             )
         except CircuitOpen:
             self._count("rejected")
@@ -335,6 +339,7 @@ class Upstream:
         url: str,
         idempotent: bool,
         user_credentials: bool,
+        answered: Callable[[httpx.Response], bool] | None,
         kwargs: dict[str, Any],
     ) -> httpx.Response:
         # Only the path is ever logged: tokens travel in query strings (Plex's X-Plex-Token).
@@ -342,19 +347,40 @@ class Upstream:
         try:
             # Inside the breaker's call, so running out of time counts as the timeout it is.
             async with asyncio.timeout(_time_left()):
-                return await self._attempt(method, url, path, idempotent, user_credentials, kwargs)
+                response = await self._attempt(method, url, path, idempotent, kwargs)
         except TimeoutError as exc:
             self._log_failure(method, path, "deadline")
             raise UpstreamTimeout(self.name) from exc
+        return self._judge(method, path, response, user_credentials, answered)
 
-    async def _attempt(
+    def _judge(
         self,
         method: str,
-        url: str,
         path: str,
-        idempotent: bool,
+        response: httpx.Response,
         user_credentials: bool,
-        kwargs: dict[str, Any],
+        answered: Callable[[httpx.Response], bool] | None,
+    ) -> httpx.Response:
+        """The response, unless its status means the upstream is down or refuses MediaNest."""
+        if answered is not None and answered(response):
+            return response
+        status = response.status_code
+        if status in (401, 403) and not user_credentials:
+            log.warning(
+                "upstream.credentials_rejected",
+                service=self.name,
+                method=method,
+                path=path,
+                status=status,
+            )
+            raise UpstreamUnavailable(self.name, misconfigured=True)
+        if status >= 500:
+            self._log_failure(method, path, f"status {status}")
+            raise UpstreamUnavailable(self.name)
+        return response
+
+    async def _attempt(
+        self, method: str, url: str, path: str, idempotent: bool, kwargs: dict[str, Any]
     ) -> httpx.Response:
         try:
             if idempotent:
@@ -379,19 +405,6 @@ class Upstream:
         except httpx.RequestError as exc:
             self._log_failure(method, path, type(exc).__name__)
             raise UpstreamUnavailable(self.name) from exc
-        status = response.status_code
-        if status in (401, 403) and not user_credentials:
-            log.warning(
-                "upstream.credentials_rejected",
-                service=self.name,
-                method=method,
-                path=path,
-                status=status,
-            )
-            raise UpstreamUnavailable(self.name, misconfigured=True)
-        if status >= 500:
-            self._log_failure(method, path, f"status {status}")
-            raise UpstreamUnavailable(self.name)
         return response
 
     def _count(self, outcome: str) -> None:

@@ -195,6 +195,26 @@ class LibraryIndex:
         )
         return [IndexedItem.model_validate(row) for row in rows]
 
+    async def in_plex(
+        self, session: AsyncSession, titles: Collection[tuple[MediaType, int]]
+    ) -> dict[tuple[MediaType, int], str]:
+        """Which of these (media type, TMDB id) are in Plex, each with the rating key of one
+        place it is; one indexed query for a whole page of titles."""
+        if not titles:
+            return {}
+        ids = {tmdb_id for _, tmdb_id in titles}
+        rows = await session.execute(
+            select(PlexItem.type, PlexItem.tmdb_id, func.min(PlexItem.rating_key))
+            .where(PlexItem.tmdb_id.in_(ids), PlexItem.type.in_(("movie", "show")))
+            .group_by(PlexItem.type, PlexItem.tmdb_id)
+        )
+        found: dict[tuple[MediaType, int], str] = {}
+        for item_type, tmdb_id, rating_key in rows:
+            media_type: MediaType = "movie" if item_type == "movie" else "tv"
+            if tmdb_id is not None and (media_type, tmdb_id) in titles:
+                found[(media_type, tmdb_id)] = rating_key
+        return found
+
     async def get_item(self, session: AsyncSession, rating_key: str) -> IndexedItem | None:
         row = await session.scalar(select(PlexItem).where(PlexItem.rating_key == rating_key))
         return None if row is None else IndexedItem.model_validate(row)

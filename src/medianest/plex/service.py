@@ -25,11 +25,13 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from pathlib import Path, PurePosixPath
 from typing import Literal, TypeVar
 
 import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from medianest.auth.plex_access import ConnectionSource
 from medianest.auth.plex_tokens import PlexTokens
@@ -71,7 +73,7 @@ from medianest.plex.callers import (
 from medianest.plex.degraded import HeldAnswers
 from medianest.plex.images import MAX_SIDE, Image, ImageDiskCache, PlexImages, parse_image_path
 from medianest.plex.index_search import closeness
-from medianest.plex.library_index import MAX_SEARCH_RESULTS, LibraryIndex
+from medianest.plex.library_index import MAX_SEARCH_RESULTS, LibraryIndex, MediaType
 from medianest.plex.schemas import (
     Collection,
     ItemDetail,
@@ -87,6 +89,8 @@ from medianest.plex.schemas import (
 log = structlog.get_logger(__name__)
 
 T = TypeVar("T")
+
+LibrariesChanged = Callable[[list[str]], Awaitable[None]]
 
 SERVER_TTL = 3600.0
 LIBRARIES_TTL = 3600.0
@@ -143,6 +147,7 @@ class PlexService:
             cleanup_interval=cleanup_interval,
         )
         self._answers = PlexAnswers(cache, self.held, self.callers)
+        self._library_listeners: list[LibrariesChanged] = []
         disk = ImageDiskCache(image_dir or settings.data_dir / "cache" / "images")
         self.images = PlexImages(cache, disk)
         self._youtube_path = youtube_path or str(settings.resolved_youtube_dir.absolute())
@@ -447,10 +452,30 @@ class PlexService:
                 return library
         raise LibraryNotFound
 
+    async def in_plex(
+        self, session: AsyncSession, titles: AbstractSet[tuple[MediaType, int]]
+    ) -> dict[tuple[MediaType, int], str]:
+        """Which of these (media type, TMDB id) the library index holds, with a rating key to
+        open each at; for the requests pages, one query per page of titles."""
+        return await self.index.in_plex(session, titles)
+
+    def on_libraries_changed(self, listener: LibrariesChanged) -> None:
+        """Run `listener` after a sync changed titles, with the libraries' keys, in the process
+        that ran the sync (another domain's way of hearing that titles reached Plex). A
+        failing listener is logged, not raised."""
+        self._library_listeners.append(listener)
+
     async def libraries_changed(self, keys: Iterable[str]) -> None:
         """Forget what was cached about libraries whose titles changed (a sync found new,
-        changed or removed titles), in every process sharing the cache."""
-        await self._answers.libraries_changed(keys)
+        changed or removed titles), in every process sharing the cache, then tell the
+        listeners."""
+        changed = list(keys)
+        await self._answers.libraries_changed(changed)
+        for listener in list(self._library_listeners):
+            try:
+                await listener(changed)
+            except Exception:
+                log.exception("plex.library_listener_failed")
 
 
 def _digits(key: str, missing: type[Exception]) -> str:

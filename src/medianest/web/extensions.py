@@ -101,7 +101,9 @@ HomeCards = Callable[[Principal], Sequence[HomeCard]]
 SetupSteps = Callable[[HomeContext], Awaitable[Sequence[SetupStep]]]
 """A domain's steps of the setup checklist, read from what is stored; asked for administrators."""
 
-LayoutSlot = Literal["head", "skip_links", "main_top"]
+LayoutSlot = Literal["head", "skip_links", "header_actions", "main_top"]
+"""`header_actions` is placed twice, beside the brand: at the top of the sidebar (wide screens)
+and in the top bar (narrow ones); its macro is given `"sidebar"` or `"topbar"`."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,7 +60,15 @@ async def _pages(browser: Browser) -> dict[str, str]:
         "/auth/change-password",
         {"currentPassword": "admin", "newPassword": ADMIN_PASSWORD},
     )
-    for path in ("/", "/account", "/help", "/admin/audit-log", "/admin/users", "/missing"):
+    for path in (
+        "/",
+        "/account",
+        "/help",
+        "/admin/audit-log",
+        "/admin/users",
+        "/notifications",
+        "/missing",
+    ):
         pages[path] = (await browser.page(path)).text
     return pages
 

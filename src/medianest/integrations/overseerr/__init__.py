@@ -1,0 +1,1 @@
+"""The Overseerr/Seerr wire adapter: discover, search, details, requests made as a user, users."""

@@ -1,0 +1,223 @@
+"""`NotificationService`: telling people what happened, and their inbox of what they were told.
+
+Other domains call `notify` inside their own unit of work, so a notification commits with the
+change it tells about, or not at all. A `dedup_key` names the event ("request:<id>:available"):
+a person who already holds a notification with that key gets nothing new, however many
+processes tell the same event at once, because the database refuses the second row
+(`INSERT ... ON CONFLICT DO NOTHING` on the `(user_id, dedup_key)` constraint) rather than the
+code looking first.
+
+Each row created is announced as `notification.created` on the platform bus once the caller's
+transaction has committed (`core.db.after_commit`), so nobody is pushed a notification that
+was rolled back. That needs the caller's session to come from `Database.unit_of_work`, as every
+request's and job's does; a message lost on the bus loses nothing, the inbox is the database.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
+
+import structlog
+from sqlalchemy import ColumnElement, CursorResult, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from medianest.core.bus import Bus
+from medianest.core.db import after_commit, utc_now
+from medianest.core.errors import NotFound
+from medianest.notifications.models import (
+    DEDUP_KEY_LENGTH,
+    LINK_LENGTH,
+    SEVERITIES,
+    TITLE_LENGTH,
+    TYPES,
+    Notification,
+)
+from medianest.notifications.schemas import NotificationRead
+
+log = structlog.get_logger(__name__)
+
+CREATED_CHANNEL = "notification.created"
+"""Bus channel: `{"userId": ..., "notification": <as GET /notifications lists it>}`."""
+
+
+class NotificationNotFound(NotFound):
+    message = "That notification does not exist. It may have been deleted."
+
+
+class NotificationService:
+    def __init__(self, *, bus: Bus) -> None:
+        self._bus = bus
+
+    async def notify(
+        self,
+        session: AsyncSession,
+        user_ids: Iterable[uuid.UUID],
+        *,
+        type: str,
+        title: str,
+        message: str,
+        link: str | None = None,
+        severity: str = "info",
+        dedup_key: str | None = None,
+    ) -> list[Notification]:
+        """One notification for each of `user_ids`, except those who already have one with
+        `dedup_key`; returns the rows created. A title too long for the inbox is shortened.
+
+        Raises ValueError for an unknown type or severity, a link that is not a path on this
+        site, or a dedup key longer than 200 characters: those are mistakes in the caller.
+        """
+        _check(type=type, severity=severity, link=link, dedup_key=dedup_key)
+        recipients = list(dict.fromkeys(user_ids))
+        if not recipients:
+            return []
+        now = utc_now()
+        common = {
+            "type": type,
+            "title": _shorten(title, TITLE_LENGTH),
+            "message": message,
+            "link": link,
+            "severity": severity,
+            "created_at": now,
+            "dedup_key": dedup_key,
+        }
+        rows = [{"id": uuid.uuid4(), "user_id": user_id, **common} for user_id in recipients]
+        insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
+        statement = (
+            insert(Notification)
+            .on_conflict_do_nothing(index_elements=["user_id", "dedup_key"])
+            .returning(Notification)
+        )
+        created = list(await session.scalars(statement, rows))
+        if len(created) < len(recipients):
+            log.info(
+                "notifications.already_told",
+                dedup_key=dedup_key,
+                skipped=len(recipients) - len(created),
+            )
+        if created:
+            announcements = [_announcement(row) for row in created]
+
+            async def announce() -> None:
+                for announcement in announcements:
+                    await self._bus.publish(CREATED_CHANNEL, announcement)
+
+            after_commit(session, announce)
+        return created
+
+    async def list_notifications(
+        self,
+        session: AsyncSession,
+        user_id: uuid.UUID,
+        *,
+        unread: bool | None = None,
+        page: int = 1,
+        page_size: int = 20,
+    ) -> tuple[list[Notification], int, int]:
+        """(a page of the person's notifications, newest first; how many match; how many of
+        all theirs are unread). `unread`: True for unread only, False for read only."""
+        conditions = [Notification.user_id == user_id]
+        if unread is True:
+            conditions.append(Notification.read_at.is_(None))
+        elif unread is False:
+            conditions.append(Notification.read_at.is_not(None))
+        total = await self._count(session, conditions)
+        unread_count = total if unread else await self.unread_count(session, user_id)
+        rows = await session.scalars(
+            select(Notification)
+            .where(*conditions)
+            .order_by(Notification.created_at.desc(), Notification.id.desc())
+            .offset((page - 1) * page_size)
+            .limit(page_size)
+        )
+        return list(rows), total, unread_count
+
+    async def unread_count(self, session: AsyncSession, user_id: uuid.UUID) -> int:
+        return await self._count(
+            session, [Notification.user_id == user_id, Notification.read_at.is_(None)]
+        )
+
+    async def mark_read(
+        self, session: AsyncSession, user_id: uuid.UUID, notification_id: uuid.UUID
+    ) -> Notification:
+        """Marks the person's notification read (once: the first time stays the time it was
+        read). Raises NotificationNotFound for a missing one or anyone else's."""
+        notification = await session.scalar(
+            select(Notification).where(
+                Notification.id == notification_id, Notification.user_id == user_id
+            )
+        )
+        if notification is None:
+            raise NotificationNotFound
+        if notification.read_at is None:
+            notification.read_at = utc_now()
+            await session.flush()
+        return notification
+
+    async def mark_all_read(self, session: AsyncSession, user_id: uuid.UUID) -> int:
+        """Marks every unread notification of the person read; returns how many."""
+        result = await session.execute(
+            update(Notification)
+            .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+            .values(read_at=utc_now())
+            .execution_options(synchronize_session=False)
+        )
+        return int(cast(CursorResult[Any], result).rowcount or 0)
+
+    async def delete(
+        self, session: AsyncSession, user_id: uuid.UUID, notification_id: uuid.UUID
+    ) -> None:
+        """Raises NotificationNotFound for a missing notification or anyone else's."""
+        result = await session.execute(
+            delete(Notification)
+            .where(Notification.id == notification_id, Notification.user_id == user_id)
+            .execution_options(synchronize_session=False)
+        )
+        if not cast(CursorResult[Any], result).rowcount:
+            raise NotificationNotFound
+
+    async def _count(self, session: AsyncSession, conditions: Sequence[ColumnElement[bool]]) -> int:
+        found = await session.scalar(
+            select(func.count()).select_from(Notification).where(*conditions)
+        )
+        return found or 0
+
+
+def _check(*, type: str, severity: str, link: str | None, dedup_key: str | None) -> None:
+    if type not in TYPES:
+        raise ValueError(f"unknown notification type {type!r}")
+    if severity not in SEVERITIES:
+        raise ValueError(f"unknown severity {severity!r}")
+    if link is not None and not is_site_path(link):
+        raise ValueError("a notification links to a path on this site, such as /requests")
+    if dedup_key is not None and not 0 < len(dedup_key) <= DEDUP_KEY_LENGTH:
+        raise ValueError(f"a dedup key is 1 to {DEDUP_KEY_LENGTH} characters")
+
+
+def is_site_path(link: str) -> bool:
+    """Whether `link` is a path on this site: a browser following it never leaves MediaNest
+    (`//host` and `/\\host` are other sites to a browser; a control character is never
+    part of a path we make)."""
+    return (
+        link.startswith("/")
+        and not link.startswith(("//", "/\\"))
+        and len(link) <= LINK_LENGTH
+        and not any(ord(c) < 32 or ord(c) == 127 for c in link)
+    )
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _announcement(row: Notification) -> dict[str, Any]:
+    return {
+        "userId": str(row.user_id),
+        "notification": NotificationRead.of(row).model_dump(mode="json", by_alias=True),
+    }
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
