@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 import structlog
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from medianest.core.db import utc_now
 from medianest.requests.models import (
@@ -79,6 +81,17 @@ def _moves_on(current: str, new: RequestStatus) -> bool:
     return _PROGRESS.index(new) > _PROGRESS.index(RequestStatus(current))
 
 
+@dataclass(frozen=True, slots=True)
+class Change:
+    """News about one request: the status it is said to have reached."""
+
+    request: MediaRequest
+    status: RequestStatus
+    source: EventSource
+    reason: str | None = None
+    upstream_updated_at: datetime | None = None
+
+
 class StatusChanges:
     def __init__(self, notifier: Notifier | None) -> None:
         self._notifier = notifier
@@ -95,16 +108,54 @@ class StatusChanges:
     ) -> bool:
         """Move `request` to `status` if that moves it on; True when this call did it (and
         told everyone). Flushes, does not commit."""
-        if upstream_updated_at is not None and (
-            request.upstream_updated_at is None or upstream_updated_at > request.upstream_updated_at
-        ):
-            request.upstream_updated_at = upstream_updated_at
-        if not _moves_on(request.status, status):
+        (moved,) = await self.apply_all(
+            session, [Change(request, status, source, reason, upstream_updated_at)]
+        )
+        return moved
+
+    async def apply_all(self, session: AsyncSession, changes: Sequence[Change]) -> list[bool]:
+        """`apply` for many at once (a batch of webhooks, a page of the sync), with one query
+        each for the followers, the history and the claims of all of them; which moved on."""
+        moved: list[bool] = []
+        won: list[Change] = []
+        for change in changes:
+            moves = await self._move(session, change)
+            moved.append(moves)
+            if moves:
+                won.append(change)
+        if not won:
             await session.flush()
+            return moved
+        session.add_all(
+            RequestEvent(request_id=c.request.id, status=c.status, source=c.source) for c in won
+        )
+        ended = [c.request.id for c in won if not c.status.open]
+        if ended:
+            await session.execute(delete(RequestClaim).where(RequestClaim.request_id.in_(ended)))
+        await session.flush()
+        await self._tell(session, won)
+        for change in won:
+            log.info(
+                "requests.status_changed",
+                request_id=str(change.request.id),
+                status=change.status,
+                source=change.source,
+            )
+        return moved
+
+    async def _move(self, session: AsyncSession, change: Change) -> bool:
+        """One conditional UPDATE: True when this call moved the request on."""
+        request, status = change.request, change.status
+        seen = change.upstream_updated_at
+        if seen is not None and (
+            request.upstream_updated_at is None or seen > request.upstream_updated_at
+        ):
+            request.upstream_updated_at = seen
+        if not _moves_on(request.status, status):
             return False
         values: dict[str, Any] = {"status": status, "updated_at": utc_now()}
-        if reason is not None or status in _ENDED:
-            values["reason"] = reason
+        if change.reason is not None or status in _ENDED:
+            values["reason"] = change.reason
         won = await session.execute(
             update(MediaRequest)
             .where(MediaRequest.id == request.id, MediaRequest.status == request.status)
@@ -113,38 +164,36 @@ class StatusChanges:
         )
         if won.rowcount != 1:  # type: ignore[attr-defined]
             return False  # someone else moved it at the same moment
-        await session.refresh(request)
-        session.add(RequestEvent(request_id=request.id, status=status, source=source))
-        if not status.open:
-            await session.execute(delete(RequestClaim).where(RequestClaim.request_id == request.id))
-        await session.flush()
-        await self._tell(session, request, status)
-        log.info(
-            "requests.status_changed",
-            request_id=str(request.id),
-            status=status,
-            source=source,
-        )
+        # What the UPDATE wrote, as the loaded row's own (no second read, nothing to flush).
+        for name, value in values.items():
+            set_committed_value(request, name, value)
         return True
 
-    async def _tell(
-        self, session: AsyncSession, request: MediaRequest, status: RequestStatus
-    ) -> None:
+    async def _tell(self, session: AsyncSession, won: Sequence[Change]) -> None:
         if self._notifier is None:
             return
-        followers = await session.scalars(
-            select(RequestFollower.user_id).where(RequestFollower.request_id == request.id)
+        ids = [c.request.id for c in won]
+        followers: dict[uuid.UUID, list[uuid.UUID]] = {i: [] for i in ids}
+        rows = await session.execute(
+            select(RequestFollower.request_id, RequestFollower.user_id).where(
+                RequestFollower.request_id.in_(ids)
+            )
         )
-        told, severity = _TOLD[status]
-        available = status == RequestStatus.AVAILABLE
-        await self._notifier.notify(
-            session,
-            [request.user_id, *followers],
-            type="request.available" if available else "request.status",
-            title=f"{request.title} {'is in Plex' if available else 'request update'}",
-            message=f"{request.title}{f' ({request.year})' if request.year else ''} {told}."
-            + (f" Reason: {request.reason}" if request.reason and status in _ENDED else ""),
-            link=f"/requests/mine#request-{request.id}",
-            severity=severity,
-            dedup_key=f"request:{request.id}:{status}",
-        )
+        for request_id, user_id in rows:
+            followers[request_id].append(user_id)
+        for change in won:
+            request, status = change.request, change.status
+            told, severity = _TOLD[status]
+            available = status == RequestStatus.AVAILABLE
+            year = f" ({request.year})" if request.year else ""
+            why = f" Reason: {request.reason}" if request.reason and status in _ENDED else ""
+            await self._notifier.notify(
+                session,
+                [request.user_id, *followers[request.id]],
+                type="request.available" if available else "request.status",
+                title=f"{request.title} {'is in Plex' if available else 'request update'}",
+                message=f"{request.title}{year} {told}.{why}",
+                link=f"/requests/mine#request-{request.id}",
+                severity=severity,
+                dedup_key=f"request:{request.id}:{status}",
+            )

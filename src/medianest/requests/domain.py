@@ -109,6 +109,6 @@ def build_requests(
         catalogue=Catalogue(overseerr, TitleStates(plex.service.in_plex)),
         service=service,
         mine=mine,
-        webhooks=OverseerrWebhooks(connection, changes),
+        webhooks=OverseerrWebhooks(platform.db, connection, changes),
         sync=sync,
     )

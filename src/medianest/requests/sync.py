@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from medianest.core.db import Database
 from medianest.core.poller import Poller
-from medianest.requests.changes import StatusChanges
+from medianest.requests.changes import Change, StatusChanges
 from medianest.requests.connection import OverseerrConnectionService
 from medianest.requests.models import EventSource, MediaRequest, RequestStatus
 from medianest.requests.status import upstream_status
@@ -78,16 +78,17 @@ class RequestSync:
                 rows = await session.scalars(
                     select(MediaRequest).where(MediaRequest.overseerr_id.in_(ours))
                 )
-                for row in rows:
-                    upstream = ours[row.overseerr_id]  # type: ignore[index]
-                    status = upstream_status(upstream, before=RequestStatus(row.status))
-                    moved += await self._changes.apply(
-                        session,
+                changes = [
+                    Change(
                         row,
-                        status,
+                        upstream_status(ours[row.overseerr_id], before=RequestStatus(row.status)),
                         EventSource.SYNC,
-                        upstream_updated_at=upstream.updated_at,
+                        upstream_updated_at=ours[row.overseerr_id].updated_at,
                     )
+                    for row in rows
+                    if row.overseerr_id is not None
+                ]
+                moved += sum(await self._changes.apply_all(session, changes))
             seen += len(found.results)
             oldest = min((r.updated_at for r in found.results if r.updated_at), default=None)
             last_page = page + 1 >= found.page_info.pages or not found.results

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response, status
 
-from medianest.core.deps import DbSession
 from medianest.core.openapi import error_responses
 from medianest.requests.connection import WEBHOOK_PATH
 from medianest.requests.deps import WebhooksDep
@@ -17,10 +16,8 @@ router = APIRouter(tags=["webhooks"])
     status_code=status.HTTP_204_NO_CONTENT,
     responses=error_responses(400, 401),
 )
-async def overseerr_webhook(
-    request: Request, session: DbSession, webhooks: WebhooksDep
-) -> Response:
+async def overseerr_webhook(request: Request, webhooks: WebhooksDep) -> Response:
     """Overseerr's or Seerr's default webhook payload; `Authorization` must be the value shown
     on the admin's Requests service page."""
-    await webhooks.receive(session, request.headers.get("authorization"), await request.body())
+    await webhooks.receive(request.headers.get("authorization"), await request.body())
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -10,15 +10,18 @@ it does no upstream call.
 
 from __future__ import annotations
 
+import asyncio
+
 import structlog
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from medianest.core.db import Database
 from medianest.core.errors import Unauthorized, ValidationFailed
 from medianest.integrations.overseerr.schemas import MediaStatus
 from medianest.integrations.overseerr.schemas import RequestStatus as Upstream
-from medianest.requests.changes import StatusChanges
+from medianest.requests.changes import Change, StatusChanges
 from medianest.requests.connection import OverseerrConnectionService
 from medianest.requests.models import EventSource, MediaRequest, RequestStatus
 from medianest.requests.status import combined_status
@@ -42,6 +45,8 @@ _MEDIA_STATUS = {
     "AVAILABLE": MediaStatus.AVAILABLE,
 }
 _OPEN = [s.value for s in RequestStatus if s.open and s != RequestStatus.SUBMITTING]
+# Deliveries written in one transaction at most.
+BATCH = 200
 
 
 class WebhookRefused(Unauthorized):
@@ -78,11 +83,24 @@ def _int(value: str | None) -> int | None:
 
 
 class OverseerrWebhooks:
-    def __init__(self, connection: OverseerrConnectionService, changes: StatusChanges) -> None:
+    """Takes deliveries in, applies them in batches.
+
+    Overseerr posts a burst of deliveries when many requests move at once (a library scan found
+    a season's worth). Each delivery waits for its batch's one transaction to commit, then is
+    answered: what arrives while a batch is being written goes in the next one, so a burst costs
+    a few commits rather than one per delivery, and nothing is answered before it is durable.
+    """
+
+    def __init__(
+        self, db: Database, connection: OverseerrConnectionService, changes: StatusChanges
+    ) -> None:
+        self._db = db
         self._connection = connection
         self._changes = changes
+        self._waiting: list[tuple[Notification, asyncio.Future[int]]] = []
+        self._writer: asyncio.Task[None] | None = None
 
-    async def receive(self, session: AsyncSession, authorization: str | None, body: bytes) -> int:
+    async def receive(self, authorization: str | None, body: bytes) -> int:
         """Apply one delivery; how many requests it moved on. Raises `WebhookRefused` (nothing
         read) and `ValidationFailed` for a body that is not Overseerr's notification."""
         if not await self._connection.webhook_authorized(authorization):
@@ -94,40 +112,71 @@ class OverseerrWebhooks:
             raise ValidationFailed(
                 "This is not an Overseerr notification (its default JSON payload)."
             ) from None
-        status = _REQUEST_STATUS.get(found.notification_type)
-        if status is None:
+        if found.notification_type not in _REQUEST_STATUS:
             # The test notification, issues and comments: nothing to do with requests.
             log.info("requests.webhook_ignored", type=found.notification_type)
             return 0
-        media = found.media
-        media_status = _MEDIA_STATUS.get(media.status or "") if media is not None else None
-        if found.notification_type == "MEDIA_AVAILABLE" and media_status not in (
-            MediaStatus.PARTIALLY_AVAILABLE,
-            MediaStatus.AVAILABLE,
-        ):
-            media_status = MediaStatus.AVAILABLE
-        targets = await self._targets(session, found)
-        moved = 0
-        for request in targets:
-            new = combined_status(status, media_status, before=RequestStatus(request.status))
-            if await self._changes.apply(session, request, new, EventSource.WEBHOOK):
-                moved += 1
-        log.info(
-            "requests.webhook_applied",
-            type=found.notification_type,
-            requests=len(targets),
-            moved=moved,
-        )
-        return moved
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._waiting.append((found, done))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write(), name="requests-webhooks")
+        # Shielded: Overseerr hanging up does not take the others' batch with it.
+        return await asyncio.shield(done)
 
-    async def _targets(self, session: AsyncSession, found: Notification) -> list[MediaRequest]:
-        overseerr_id = _int(found.request.request_id) if found.request is not None else None
-        if overseerr_id is not None:
-            request = await session.scalar(
-                select(MediaRequest).where(MediaRequest.overseerr_id == overseerr_id)
-            )
-            if request is not None:
-                return [request]
+    async def _write(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[:BATCH], self._waiting[BATCH:]
+            try:
+                moved = await self._apply([found for found, _ in batch])
+            except Exception as exc:
+                log.exception("requests.webhook_batch_failed", deliveries=len(batch))
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc)
+                continue
+            for (_, done), count in zip(batch, moved, strict=True):
+                if not done.done():
+                    done.set_result(count)
+
+    async def _apply(self, batch: list[Notification]) -> list[int]:
+        async with self._db.unit_of_work() as session:
+            targets = await self._targets(session, batch)
+            changes: list[Change] = []
+            owners: list[int] = []
+            for index, (found, requests) in enumerate(zip(batch, targets, strict=True)):
+                for request in requests:
+                    changes.append(Change(request, _status_of(found, request), EventSource.WEBHOOK))
+                    owners.append(index)
+            moved = await self._changes.apply_all(session, changes)
+        counts = [0] * len(batch)
+        for index, did in zip(owners, moved, strict=True):
+            counts[index] += did
+        log.info("requests.webhooks_applied", deliveries=len(batch), moved=sum(counts))
+        return counts
+
+    async def _targets(
+        self, session: AsyncSession, batch: list[Notification]
+    ) -> list[list[MediaRequest]]:
+        """Each delivery's requests: the one it names by Overseerr id (one query for the
+        batch), else, for a title that became available, every open request for it."""
+        ids = {i for found in batch if (i := _request_id(found)) is not None}
+        by_id = (
+            {
+                r.overseerr_id: r
+                for r in await session.scalars(
+                    select(MediaRequest).where(MediaRequest.overseerr_id.in_(ids))
+                )
+            }
+            if ids
+            else {}
+        )
+        targets: list[list[MediaRequest]] = []
+        for found in batch:
+            named = by_id.get(_request_id(found))
+            targets.append([named] if named is not None else await self._by_title(session, found))
+        return targets
+
+    async def _by_title(self, session: AsyncSession, found: Notification) -> list[MediaRequest]:
         media = found.media
         tmdb_id = _int(media.tmdbId) if media is not None else None
         if found.notification_type != "MEDIA_AVAILABLE" or media is None or tmdb_id is None:
@@ -141,3 +190,22 @@ class OverseerrWebhooks:
             )
         )
         return list(rows)
+
+
+def _request_id(found: Notification) -> int | None:
+    return _int(found.request.request_id) if found.request is not None else None
+
+
+def _status_of(found: Notification, request: MediaRequest) -> RequestStatus:
+    media = found.media
+    media_status = _MEDIA_STATUS.get(media.status or "") if media is not None else None
+    if found.notification_type == "MEDIA_AVAILABLE" and media_status not in (
+        MediaStatus.PARTIALLY_AVAILABLE,
+        MediaStatus.AVAILABLE,
+    ):
+        media_status = MediaStatus.AVAILABLE
+    return combined_status(
+        _REQUEST_STATUS[found.notification_type],
+        media_status,
+        before=RequestStatus(request.status),
+    )

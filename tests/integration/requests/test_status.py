@@ -3,6 +3,7 @@ and administrators approving and declining."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -153,6 +154,31 @@ class TestTelling:
             ]
             assert inbox[0]["link"] == f"/requests/mine#request-{mine['id']}"
         assert bell["unreadCount"] == 1
+
+    async def test_a_burst_of_deliveries_moves_each_request_once(
+        self, connected: Started, database_url: str, overseerr: FakeOverseerr
+    ) -> None:
+        authorization = await _authorization(connected)
+        films = list(range(9100, 9106))
+        for tmdb_id in films:
+            overseerr.add_movie(tmdb_id, f"Film {tmdb_id}")
+        async with member(connected, database_url, "alice", plex_id=ALICE_PLEX) as alice:
+            for tmdb_id in films:
+                await ask(alice, "movie", tmdb_id)
+            bodies = []
+            for upstream in overseerr.requests:
+                overseerr.set_request_status(upstream.id, APPROVED)
+                overseerr.set_media_status(upstream.tmdb_id, "movie", MEDIA_AVAILABLE)
+                bodies.append(overseerr.webhook_body("MEDIA_AVAILABLE", upstream.id))
+            answers = await asyncio.gather(
+                *(_deliver(connected, body, authorization) for body in bodies * 2)
+            )
+            mine = ok_data(await alice.get("/api/v1/media/requests"))
+            inbox = ok_data(await alice.get("/api/v1/notifications", params={"pageSize": 50}))
+
+        assert {a.status_code for a in answers} == {204}
+        assert {r["status"] for r in mine} == {"available"}
+        assert sorted(n["title"] for n in inbox) == sorted(f"Film {t} is in Plex" for t in films)
 
     async def test_a_decline_tells_the_reason(
         self, connected: Started, database_url: str, overseerr: FakeOverseerr
