@@ -16,6 +16,7 @@ import contextlib
 import time
 import uuid
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Literal
 
 import structlog
@@ -26,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from medianest.auth.directory import UserDirectory
 from medianest.auth.sessions import Principal
 from medianest.core.audit import Actor, AuditService
-from medianest.core.db import Database
+from medianest.core.db import Database, utc_now
 from medianest.core.errors import Forbidden, ValidationFailed
 from medianest.core.ratelimit import RateLimiter
 from medianest.integrations.overseerr.errors import OverseerrUserRefused, UpstreamRequestNotFound
@@ -60,6 +61,8 @@ log = structlog.get_logger(__name__)
 
 # How long a caller waits for someone else's request of the same title to be sent.
 SUBMIT_WAIT = 15.0
+# A request still being sent after this was left by a process that died while sending it.
+ABANDONED_AFTER = timedelta(minutes=2)
 _POLL = 0.1
 
 
@@ -142,7 +145,17 @@ class RequestService:
         try:
             async with self._db.unit_of_work() as session:
                 holders = await self._holders(session, keys)
-                if any(r.status == RequestStatus.SUBMITTING for r in holders.values()):
+                sending = [r for r in holders.values() if r.status == RequestStatus.SUBMITTING]
+                abandoned = [r.id for r in sending if r.created_at < utc_now() - ABANDONED_AFTER]
+                if abandoned:
+                    # Its sender died between claiming and sending (a crash, a restart): the
+                    # title is free again, or nobody could ever ask for it.
+                    await session.execute(
+                        delete(MediaRequest).where(MediaRequest.id.in_(abandoned))
+                    )
+                    log.warning("requests.abandoned_submission_dropped", requests=len(abandoned))
+                    return None
+                if sending:
                     return None
                 free = [k for k in keys if k not in holders]
                 others = {r.id: r for r in holders.values() if r.user_id != user.id}

@@ -4,13 +4,17 @@ caller's own requests, against a fake Overseerr."""
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
-from medianest.core.db import Database
+from medianest.auth.models import User
+from medianest.core.db import Database, utc_now
 from medianest.plex.models import PlexItem
+from medianest.requests.models import MediaRequest, RequestClaim, RequestStatus
 from tests.fakes.overseerr import AUTO_APPROVE, REQUEST, FakeOverseerr
 from tests.integration.auth.conftest import csrf, finish_first_run
 from tests.integration.requests.conftest import ask, member
@@ -144,6 +148,16 @@ class TestAsk:
         assert ok_data(more)["seasons"] == [3]
         # Carol follows Alice's request for season 2 as well.
         assert {(r["seasons"][0], r["following"]) for r in carols} == {(1, True), (3, False)}
+
+    async def test_a_request_its_sender_never_finished_does_not_lock_the_title(
+        self, connected: Started, database_url: str, overseerr: FakeOverseerr
+    ) -> None:
+        async with member(connected, database_url, "alice", plex_id=ALICE_PLEX) as alice:
+            await _left_submitting(database_url, "alice", MOVIE)
+            created = await ask(alice, "movie", MOVIE)
+
+        assert created.status_code == 201, created.text
+        assert len(_posted(overseerr)) == 1
 
     async def test_overseerr_down_saves_nothing(
         self, connected: Started, database_url: str, overseerr: FakeOverseerr
@@ -377,6 +391,28 @@ class TestDetails:
             (3, "none"),
         ]
         assert show["requestedByYou"] is True
+
+
+async def _left_submitting(database_url: str, username: str, tmdb_id: int) -> None:
+    """A request whose process died between claiming the title and sending it."""
+    db = Database(database_url)
+    try:
+        async with db.unit_of_work() as session:
+            user_id = await session.scalar(select(User.id).where(User.username == username))
+            assert user_id is not None
+            left = MediaRequest(
+                user_id=user_id,
+                media_type="movie",
+                tmdb_id=tmdb_id,
+                title="Alien: Romulus",
+                status=RequestStatus.SUBMITTING,
+                created_at=utc_now() - timedelta(minutes=10),
+            )
+            session.add(left)
+            await session.flush()
+            session.add(RequestClaim(key=f"movie:{tmdb_id}:0", request_id=left.id))
+    finally:
+        await db.close()
 
 
 async def _in_plex(database_url: str, tmdb_id: int) -> None:
