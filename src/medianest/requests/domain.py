@@ -92,9 +92,15 @@ def build_requests(
 
     connections.on_changed(overseerr_changed)
 
+    webhooks = OverseerrWebhooks(platform.db, connection, changes)
+
     async def start() -> None:
         await connection.seed_from_settings()
         sync.start()
+
+    async def stop() -> None:
+        await sync.stop()
+        await webhooks.aclose()
 
     return Requests(
         name=DOMAIN,
@@ -103,12 +109,12 @@ def build_requests(
         limits={WEBHOOK_PATH: None},
         upstream_paths=("/api/v1/media/", "/api/v1/admin/services/overseerr"),
         start=start,
-        stop=sync.stop,
+        stop=stop,
         connection=connection,
         overseerr=overseerr,
         catalogue=Catalogue(overseerr, TitleStates(plex.service.in_plex)),
         service=service,
         mine=mine,
-        webhooks=OverseerrWebhooks(platform.db, connection, changes),
+        webhooks=webhooks,
         sync=sync,
     )

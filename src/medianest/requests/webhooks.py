@@ -11,6 +11,7 @@ it does no upstream call.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import structlog
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -18,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medianest.core.db import Database
-from medianest.core.errors import Unauthorized, ValidationFailed
+from medianest.core.errors import Unauthorized, UpstreamUnavailable, ValidationFailed
 from medianest.integrations.overseerr.schemas import MediaStatus
 from medianest.integrations.overseerr.schemas import RequestStatus as Upstream
 from medianest.requests.changes import Change, StatusChanges
@@ -122,6 +123,17 @@ class OverseerrWebhooks:
             self._writer = asyncio.create_task(self._write(), name="requests-webhooks")
         # Shielded: Overseerr hanging up does not take the others' batch with it.
         return await asyncio.shield(done)
+
+    async def aclose(self) -> None:
+        """Finish the batch being written; deliveries not yet in one are refused (Overseerr's
+        next change, or the sync, brings their news again)."""
+        waiting, self._waiting = self._waiting, []
+        for _, done in waiting:
+            if not done.done():
+                done.set_exception(UpstreamUnavailable("MediaNest", "MediaNest is stopping."))
+        if self._writer is not None:
+            with contextlib.suppress(Exception):
+                await self._writer
 
     async def _write(self) -> None:
         while self._waiting:
