@@ -17,6 +17,7 @@ from medianest.requests.connection_router import router as connection_router
 from medianest.requests.deps import DOMAIN
 from medianest.requests.mine import MyRequests
 from medianest.requests.overseerr import OverseerrService
+from medianest.requests.pages import install_requests_pages
 from medianest.requests.probe import OverseerrProbe
 from medianest.requests.router import router
 from medianest.requests.service import RequestService
@@ -76,6 +77,7 @@ def build_requests(
         routers=(router, connection_router),
         limits={},
         upstream_paths=("/api/v1/media/", "/api/v1/admin/services/overseerr"),
+        pages=install_requests_pages,
         start=start,
         connection=connection,
         overseerr=overseerr,
