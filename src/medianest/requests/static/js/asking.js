@@ -18,7 +18,7 @@ function wait(seconds) {
 }
 
 export function outcome(request) {
-  if (request.following) return "Someone asked for it already: you'll be told when it's available.";
+  if (request.following) return "You'll be told when it's available.";
   if (request.status === "pending") return "Requested. Waiting for approval; you'll be told when it's available.";
   return "Requested. You'll be told when it's available.";
 }

@@ -171,7 +171,7 @@ async function load() {
   const params = query();
   const address = new URLSearchParams(params);
   if (page > 1) address.set("page", String(page));
-  history.replaceState(null, "", address.size ? `?${address}` : location.pathname);
+  history.replaceState(null, "", `${location.pathname}${address.size ? `?${address}` : ""}${location.hash}`);
   params.set("page", String(page));
   params.set("pageSize", String(PAGE_SIZE));
   params.set("sort", "newest");
