@@ -249,3 +249,18 @@ def test_a_requests_link_opens_its_history_in_my_requests(
     row = alice.locator("[data-request-id]")
     expect(row.locator("details")).to_have_attribute("open", "")
     expect(row.locator(".request-history li")).to_have_count(1)
+
+
+def test_a_request_while_overseerr_is_down_says_so_on_the_poster(
+    new_context: ContextFactory, site: Site, overseerr: FakeOverseerr
+) -> None:
+    alice = member(new_context, "alice", MOBILE)
+    alice.goto("/requests?q=matrix")
+    matrix = alice.locator('[data-title-card][data-name="The Matrix"]')
+    expect(matrix.locator("[data-badge]")).to_have_count(0)
+    overseerr.down()
+    matrix.get_by_role("link", name="Request The Matrix").click()
+    expect(matrix.locator("[data-note]")).to_have_text(
+        "Overseerr is unreachable; requests are paused until it is back."
+    )
+    expect(matrix.get_by_role("link", name="Request The Matrix")).to_be_visible()

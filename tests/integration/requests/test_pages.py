@@ -157,6 +157,29 @@ class TestTitlePages:
         assert 'data-ask="movie"' in response.text
 
 
+class TestMarkup:
+    async def test_no_page_has_inline_scripts_or_styles(
+        self, connected: Started, database_url: str, overseerr: FakeOverseerr
+    ) -> None:
+        async with member(connected, database_url, "alice", plex_id=ALICE_PLEX) as alice:
+            pages = [
+                await page(alice, path)
+                for path in (
+                    "/requests",
+                    "/requests?q=alien",
+                    "/requests/discover/trending?page=2",
+                    f"/requests/movie/{MOVIE}",
+                    f"/requests/tv/{SHOW}",
+                    "/requests/mine",
+                )
+            ]
+
+        for response in pages:
+            assert response.status_code == 200, response.url
+            assert not re.search(r"<[^>]+ (style|on\w+)=", response.text), response.url
+            assert not re.search(r"<script(?![^>]* src=)", response.text), response.url
+
+
 class TestMyRequests:
     async def test_the_page_presets_its_filters_from_the_address(
         self, connected: Started, database_url: str, overseerr: FakeOverseerr

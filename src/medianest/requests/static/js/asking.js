@@ -45,6 +45,11 @@ export async function ask(mediaType, tmdbId, { seasons, is4k } = {}) {
     const request = await api("POST", "/media/request", body);
     return { request, message: outcome(request) };
   } catch (error) {
+    if (error instanceof ApiError && error.status === 401) {
+      // Signed out meanwhile: sign in again, then come back to this page.
+      const here = location.pathname + location.search;
+      location.assign(`/login?next=${encodeURIComponent(here)}`);
+    }
     if (error instanceof ApiError) {
       error.message = refusal(error);
       throw error;
