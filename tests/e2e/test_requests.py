@@ -163,6 +163,8 @@ def test_members_request_follow_and_cancel(
         expect(alice.get_by_role("heading", name=row, exact=True)).to_be_visible()
     no_broken_posters(alice)
     screenshot(alice, "requests-wide")
+    alice.get_by_role("button", name="Scroll on through trending").click()
+    expect(alice.get_by_role("button", name="Scroll back through trending")).to_be_visible()
 
     search = alice.get_by_label("Movie or show to look for")
     search.press_sequentially("alien", delay=60)

@@ -1,14 +1,19 @@
-// The Requests page: results as you type, and asking for a movie (or following someone else's
-// request for it) straight from its poster.
+// The Requests page: results as you type, rows that scroll with buttons, and asking for a movie
+// (or following someone else's request for it) straight from its poster.
 //
 // Without this script the search box is a form that opens /requests?q=, and each poster's
 // button opens the title's page. With it, the results are the server's own page for the query,
 // fetched as you type (the previous fetch aborted), so there is one way to draw a poster.
 
+import { enhanceShelf } from "../../js/shelf.js";
 import { ask, announce, mineHref } from "./asking.js";
 
 const DELAY_MS = 250;
 const MIN_LENGTH = 2;
+
+// The rows: buttons at their edges (see shelf.js)
+
+for (const shelf of document.querySelectorAll("[data-shelf]")) enhanceShelf(shelf);
 
 // Searching as you type
 
