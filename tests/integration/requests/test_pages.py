@@ -113,6 +113,19 @@ class TestRequestsPage:
         assert "MediaNest isn't connected to Overseerr yet" in response.text
         assert 'href="/admin/requests/service"' in response.text
 
+    async def test_a_member_is_told_nothing_is_theirs_to_do_while_not_connected(
+        self, medianest: Started, database_url: str
+    ) -> None:
+        async with member(medianest, database_url, "alice") as alice:
+            response = await page(alice, "/requests")
+            mine = await page(alice, "/requests/mine")
+
+        assert response.status_code == 503
+        assert "Nothing to do on your side." in response.text
+        assert 'href="/admin/requests/service"' not in response.text
+        # What they asked for is MediaNest's own: the list still opens.
+        assert mine.status_code == 200
+
     async def test_while_overseerr_is_down_the_page_says_so_and_lists_their_requests(
         self, connected: Started, database_url: str, overseerr: FakeOverseerr
     ) -> None:
