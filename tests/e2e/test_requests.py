@@ -202,6 +202,11 @@ def test_members_request_follow_and_cancel(
     expect(theirs.locator("[data-note]")).to_have_text("You'll be told when it's available.")
     assert horizontal_overflow(bob) <= 0, "/requests scrolls sideways at 375 px"
     screenshot(bob, "requests-search-mobile")
+    # Opened on a search, the page gets its rows once the search is cleared.
+    bob.get_by_label("Movie or show to look for").fill("")
+    expect(bob.get_by_role("heading", name="Trending", exact=True)).to_be_visible()
+    expect(bob).to_have_url(re.compile(r"/requests$"))
+    expect(bob.locator("[data-results] [data-title-card]")).to_have_count(0)
     bob.goto(f"/requests/movie/{MOVIE}")
     expect(bob.get_by_role("heading", level=1)).to_have_text("Alien: Romulus")
     assert horizontal_overflow(bob) <= 0, "a title's page scrolls sideways at 375 px"

@@ -27,6 +27,7 @@ if (form && results) {
   let timer = 0;
   let controller = null;
 
+  const typed = () => input.value.trim().split(/\s+/).join(" ");
   const address = (query) => (query ? `/requests?q=${encodeURIComponent(query)}` : "/requests");
 
   async function lookUp(query) {
@@ -41,7 +42,7 @@ if (form && results) {
         signal: mine.signal,
       });
       const html = await response.text();
-      if (mine.signal.aborted || input.value.trim() !== query) return;
+      if (mine.signal.aborted || typed() !== query) return;
       const page = new DOMParser().parseFromString(html, "text/html");
       const found = page.querySelector("[data-results]");
       // Signed out meanwhile, or an error page: the page itself says what happened.
@@ -52,7 +53,13 @@ if (form && results) {
       results.replaceChildren(...found.childNodes);
       const banner = page.querySelector("[data-down]");
       if (down && banner) down.replaceChildren(...banner.childNodes);
-      rows.hidden = true;
+      const freshRows = page.querySelector("[data-rows]");
+      if (!query && freshRows) {
+        // Opened on a search, the page had no rows yet: they come with the page for no query.
+        rows.replaceChildren(...freshRows.childNodes);
+        for (const shelf of rows.querySelectorAll("[data-shelf]")) enhanceShelf(shelf);
+      }
+      rows.hidden = Boolean(query);
       history.replaceState(null, "", address(query));
       const count = results.querySelector("[data-results-count]");
       announce(count ? count.textContent : "");
@@ -65,6 +72,10 @@ if (form && results) {
   }
 
   function clear() {
+    if (!rows.querySelector("[data-shelf]")) {
+      lookUp("");
+      return;
+    }
     controller?.abort();
     results.replaceChildren();
     rows.hidden = false;
@@ -73,7 +84,7 @@ if (form && results) {
 
   input.addEventListener("input", () => {
     window.clearTimeout(timer);
-    const query = input.value.trim().split(/\s+/).join(" ");
+    const query = typed();
     if (query.length === 0) {
       clear();
       return;
@@ -83,7 +94,7 @@ if (form && results) {
   });
 
   form.addEventListener("submit", (event) => {
-    const query = input.value.trim().split(/\s+/).join(" ");
+    const query = typed();
     event.preventDefault();
     window.clearTimeout(timer);
     if (query) lookUp(query);
