@@ -69,7 +69,9 @@ def test_the_admin_tests_and_saves_the_server_address_and_token(
     page = _admin_page(new_context)
     expect(page.get_by_text("Not connected", exact=True)).to_be_visible()
     sub_nav = page.get_by_role("navigation", name="Administration")
-    expect(sub_nav.get_by_role("link")).to_have_text(["Audit log", "Plex server", "Users"])
+    expect(sub_nav.get_by_role("link")).to_have_text(
+        ["Audit log", "Plex server", "Requests service", "Users"]
+    )
     expect(sub_nav.get_by_role("link", name="Plex server")).to_have_attribute(
         "aria-current", "page"
     )

@@ -20,6 +20,7 @@ from medianest.requests.deps import DOMAIN
 from medianest.requests.library import LibraryArrivals
 from medianest.requests.mine import MyRequests
 from medianest.requests.overseerr import OverseerrService
+from medianest.requests.pages import install_requests_pages
 from medianest.requests.probe import OverseerrProbe
 from medianest.requests.router import router
 from medianest.requests.service import RequestService
@@ -108,6 +109,7 @@ def build_requests(
         # Overseerr posts every notification from one address; its secret guards the route.
         limits={WEBHOOK_PATH: None},
         upstream_paths=("/api/v1/media/", "/api/v1/admin/services/overseerr"),
+        pages=install_requests_pages,
         start=start,
         stop=stop,
         connection=connection,

@@ -6,12 +6,14 @@ from __future__ import annotations
 import asyncio
 import re
 import uuid
+from collections.abc import Iterator
 
 import pytest
 
 from medianest.core.job_queue import JobQueue
 from medianest.core.jobs import JobStatus
 from tests.conftest import SettingsFactory
+from tests.fakes.overseerr import FakeOverseerr
 from tests.fakes.plex_server import FakePlexServer
 from tests.integration.web.conftest import MEMBER_PASSWORD, AppFactory, Browser, browse
 
@@ -40,6 +42,13 @@ def fake(plex_server: FakePlexServer) -> FakePlexServer:
     return plex_server
 
 
+@pytest.fixture
+def overseerr() -> Iterator[FakeOverseerr]:
+    fake = FakeOverseerr().start()
+    yield fake
+    fake.stop()
+
+
 class TestSetupChecklist:
     async def test_the_first_admin_is_shown_what_is_left_and_where_to_do_it(
         self, make_app: AppFactory
@@ -52,9 +61,10 @@ class TestSetupChecklist:
             ("Choose your own password", "done"),
             ("Connect your Plex server", "todo"),
             ("Index the library", "todo"),
+            ("Connect Overseerr for requests", "todo"),
             ("Invite people", "todo"),
         ]
-        assert "1 of 4 done" in home.text
+        assert "1 of 5 done" in home.text
         assert re.search(
             r'<a class="button button-primary" href="/admin/plex">Connect Plex', home.text
         )
@@ -62,12 +72,13 @@ class TestSetupChecklist:
         assert "<code>http://testserver</code>" in home.text  # the address to send people
         assert "Coming soon" not in home.text
 
-    async def test_it_goes_away_once_plex_is_connected_indexed_and_someone_joined(
-        self, plex_settings: SettingsFactory, fake: FakePlexServer
+    async def test_it_goes_away_once_plex_and_overseerr_are_connected_and_someone_joined(
+        self, plex_settings: SettingsFactory, fake: FakePlexServer, overseerr: FakeOverseerr
     ) -> None:
         from medianest.app import create_app
 
-        async with browse(create_app(plex_settings())) as browser:
+        settings = plex_settings(overseerr_url=overseerr.url, overseerr_api_key=overseerr.api_key)
+        async with browse(create_app(settings)) as browser:
             await browser.set_up_admin()
             connected = await browser.page("/")
             await sync_library(browser)
@@ -75,9 +86,21 @@ class TestSetupChecklist:
             await browser.add_member("bob")
             done = await browser.page("/")
 
-        assert [state for _, state in steps(connected.text)] == ["done", "done", "todo", "todo"]
+        assert [state for _, state in steps(connected.text)] == [
+            "done",
+            "done",
+            "todo",
+            "done",
+            "todo",
+        ]
         assert "Waiting for the Plex server" not in connected.text
-        assert [state for _, state in steps(synced.text)] == ["done", "done", "done", "todo"]
+        assert [state for _, state in steps(synced.text)] == [
+            "done",
+            "done",
+            "done",
+            "done",
+            "todo",
+        ]
         assert steps(done.text) == []
         assert "Set up MediaNest" not in done.text
         assert "What would you like to do?" in done.text
@@ -103,4 +126,3 @@ class TestNothingUnbuilt:
         assert page.status_code == 200
         assert "Coming soon" not in page.text
         assert "Download a YouTube playlist" not in page.text
-        assert "Request a movie or show" not in page.text

@@ -5,6 +5,7 @@
 
 import { api } from "../../js/api.js";
 import { clearErrors, onSubmit, show, value } from "../../js/forms.js";
+import { enhanceShelf } from "../../js/shelf.js";
 
 // Times the server wrote in UTC, in the reader's own clock.
 
@@ -17,42 +18,9 @@ for (const time of document.querySelectorAll("time[data-local-time]")) {
   time.textContent = today ? clock : `${day}, ${clock}`;
 }
 
-// The "Recently added" row: a button at each edge scrolls it by most of its width, shown (with
-// a fade over that edge) only while there is more in its direction.
+// The "Recently added" row: buttons at its edges (see shelf.js).
 
-const calm = window.matchMedia("(prefers-reduced-motion: reduce)");
-
-for (const shelf of document.querySelectorAll("[data-shelf]")) {
-  const row = shelf.querySelector("[data-shelf-row]");
-  const frame = row.parentElement;
-  const prev = shelf.querySelector("[data-shelf-prev]");
-  const next = shelf.querySelector("[data-shelf-next]");
-
-  const update = () => {
-    // A pixel of slack: zoomed pages scroll to fractions and may stop just short of the end.
-    const before = row.scrollLeft > 1;
-    const after = row.scrollLeft + row.clientWidth < row.scrollWidth - 1;
-    frame.classList.toggle("more-before", before);
-    frame.classList.toggle("more-after", after);
-    // A button about to hide hands its focus to the other rather than dropping it on the page.
-    if (!after && document.activeElement === next && before) prev.focus();
-    if (!before && document.activeElement === prev && after) next.focus();
-    prev.hidden = !before;
-    next.hidden = !after;
-  };
-
-  const scroll = (direction) => {
-    const card = row.firstElementChild;
-    const step = Math.max(row.clientWidth - (card ? card.offsetWidth : 0), row.clientWidth / 2);
-    row.scrollBy({ left: direction * step, behavior: calm.matches ? "auto" : "smooth" });
-  };
-
-  prev.addEventListener("click", () => scroll(-1));
-  next.addEventListener("click", () => scroll(1));
-  row.addEventListener("scroll", update, { passive: true });
-  new ResizeObserver(update).observe(row);
-  update();
-}
+for (const shelf of document.querySelectorAll("[data-shelf]")) enhanceShelf(shelf);
 
 // Sorting: picking an order is enough.
 
