@@ -21,9 +21,9 @@ def _add_failing_pages(app: FastAPI) -> None:
     async def needs_overseerr() -> None:
         raise UpstreamUnavailable("Overseerr")
 
-    @router.get("/requests")
-    async def requests(viewer: SignedInViewer) -> None:
-        raise NotConnected("Overseerr", "Overseerr is not connected.", connect_at="/admin/seerr")
+    @router.get("/watch-stats")
+    async def watch_stats(viewer: SignedInViewer) -> None:
+        raise NotConnected("Tautulli", "Tautulli is not connected.", connect_at="/admin/tautulli")
 
     app.include_router(router)
 
@@ -113,17 +113,17 @@ class TestNotConnected:
         app = make_app()
         _add_failing_pages(app)
         async with browse(app) as browser:
-            anonymous = await browser.page("/requests")
+            anonymous = await browser.page("/watch-stats")
             await browser.set_up_admin()
-            admin = await browser.page("/requests")
+            admin = await browser.page("/watch-stats")
             await browser.add_member("bob")
             await browser.sign_in("bob", MEMBER_PASSWORD)
-            member = await browser.page("/requests")
+            member = await browser.page("/watch-stats")
 
         assert anonymous.status_code == 303
         assert admin.status_code == member.status_code == 503
-        assert "MediaNest isn't connected to Overseerr yet" in admin.text
-        assert 'href="/admin/seerr"' in admin.text
+        assert "MediaNest isn't connected to Tautulli yet" in admin.text
+        assert 'href="/admin/tautulli"' in admin.text
         assert 'aria-label="Main"' in admin.text
-        assert 'href="/admin/seerr"' not in member.text
+        assert 'href="/admin/tautulli"' not in member.text
         assert "Nothing to do on your side" in member.text
