@@ -1,7 +1,7 @@
 """What a poster on the requests pages shows: the title's one state, as a badge, and the one
 thing the person can do about it.
 
-The order follows `states.py`: in Plex first, then the caller's own (or followed) request, then
+The order follows `states.py`: in Plex first, then the caller's own request, one they follow, then
 what is on its way, then someone else's request (which they can follow), else a Request button.
 """
 
@@ -58,6 +58,10 @@ def state_of(title: TitleRead) -> TitleState:
     if title.requested_by_you and title.request_id is not None:
         return TitleState(
             "Requested by you", "plex", "mine", request_href(title.request_id), "My request"
+        )
+    if title.following and title.request_id is not None:
+        return TitleState(
+            "You'll be told", "plex", "mine", request_href(title.request_id), "Following"
         )
     if title.availability == "partially_available":
         # A show with some seasons in: the others can still be asked for on its page.

@@ -52,7 +52,7 @@ STATUSES: dict[str, str] = {
     "failed": "Failed",
 }
 MEDIA_TYPES: dict[str, str] = {"movie": "Movies", "tv": "Shows"}
-SCOPES: dict[str, str] = {"": "Mine and followed", "mine": "Asked by me", "following": "Followed"}
+SCOPES: dict[str, str] = {"": "Both", "mine": "Asked by me", "following": "Followed"}
 
 router = APIRouter(
     route_class=PageRoute, include_in_schema=False, default_response_class=HTMLResponse

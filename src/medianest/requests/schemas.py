@@ -67,7 +67,9 @@ class TitleRead(ApiModel):
     availability: Availability
     # Only for the caller's own or followed request; another user's request is only a state.
     request_id: uuid.UUID | None = None
+    # The request is the caller's own (`requestedByYou`), or someone else's they follow.
     requested_by_you: bool = False
+    following: bool = False
     plex: PlexRef | None = None
 
 

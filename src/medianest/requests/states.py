@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Collection, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medianest.integrations.overseerr.schemas import MediaStatus
@@ -45,7 +45,12 @@ _OPEN = [s.value for s in RequestStatus if s.open]
 class _Asked:
     request_id: uuid.UUID
     status: str
-    yours: bool
+    own: bool
+    followed: bool
+
+    @property
+    def yours(self) -> bool:
+        return self.own or self.followed
 
 
 class TitleStates:
@@ -81,7 +86,8 @@ class TitleStates:
                 MediaRequest.media_type,
                 MediaRequest.tmdb_id,
                 MediaRequest.status,
-                or_(MediaRequest.user_id == user_id, MediaRequest.id.in_(follows)).label("yours"),
+                (MediaRequest.user_id == user_id).label("own"),
+                MediaRequest.id.in_(follows).label("followed"),
             ).where(
                 MediaRequest.tmdb_id.in_({tmdb_id for _, tmdb_id in keys}),
                 MediaRequest.status.in_(_OPEN),
@@ -89,13 +95,14 @@ class TitleStates:
             )
         )
         found: dict[tuple[MediaType, int], _Asked] = {}
-        for request_id, media_type, tmdb_id, status, yours in rows:
+        for request_id, media_type, tmdb_id, status, own, followed in rows:
             key: tuple[MediaType, int] = ("movie" if media_type == "movie" else "tv", tmdb_id)
             if key not in keys:
                 continue
+            asked = _Asked(request_id, status, bool(own), bool(followed))
             held = found.get(key)
-            if held is None or (yours and not held.yours):
-                found[key] = _Asked(request_id, status, bool(yours))
+            if held is None or (asked.yours and not held.yours):
+                found[key] = asked
         return found
 
 
@@ -117,6 +124,7 @@ def _read(title: Title, rating_key: str | None, asked: _Asked | None) -> TitleRe
         poster_path=title.poster_path,
         availability=availability,
         request_id=asked.request_id if yours and asked is not None else None,
-        requested_by_you=yours,
+        requested_by_you=asked is not None and asked.own,
+        following=asked is not None and asked.followed and not asked.own,
         plex=PlexRef(rating_key=rating_key) if rating_key is not None else None,
     )

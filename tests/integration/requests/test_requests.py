@@ -341,6 +341,10 @@ class TestSearch:
             in_plex = ok_data(
                 await carol.get("/api/v1/media/search", params={"query": "fight club"})
             )
+            await ask(carol, "movie", MOVIE)
+            as_follower = ok_data(
+                await carol.get("/api/v1/media/search", params={"query": "romulus"})
+            )
 
         def states(found: list[dict[str, Any]]) -> dict[int, tuple[str, bool, bool]]:
             return {
@@ -355,6 +359,9 @@ class TestSearch:
         assert states(as_alice)[MOVIE] == ("requested", True, True)
         assert states(as_carol)[MOVIE] == ("requested", False, False)
         assert states(as_carol)[8001] == ("none", False, False)
+        followed = next(t for t in as_follower if t["tmdbId"] == MOVIE)
+        assert (followed["requestedByYou"], followed["following"]) == (False, True)
+        assert followed["requestId"] is not None
         plex = next(t for t in in_plex if t["tmdbId"] == OTHER_MOVIE)
         assert (plex["availability"], plex["plex"]) == ("available", {"ratingKey": "9001"})
 

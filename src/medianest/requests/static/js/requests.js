@@ -105,14 +105,15 @@ if (form && results) {
 // Asking from a poster (the buttons may arrive later, with results: one listener for all)
 
 function requestedByYou(state, request, message) {
+  // A request someone else made first: the person now follows it and is told too.
   const badge = document.createElement("span");
   badge.className = "badge badge-plex";
   badge.dataset.badge = "";
-  badge.textContent = "Requested by you";
+  badge.textContent = request.following ? "You'll be told" : "Requested by you";
   const link = document.createElement("a");
   link.className = "button button-small";
   link.href = mineHref(request.id);
-  link.textContent = "My request";
+  link.textContent = request.following ? "Following" : "My request";
   const note = state.querySelector("[data-note]");
   note.textContent = message;
   note.hidden = false;
