@@ -271,3 +271,36 @@ def test_a_request_while_overseerr_is_down_says_so_on_the_poster(
         "Overseerr is unreachable; requests are paused until it is back."
     )
     expect(matrix.get_by_role("link", name="Request The Matrix")).to_be_visible()
+
+
+def test_an_administrator_approves_and_declines_on_all_requests(
+    new_context: ContextFactory, site: Site, overseerr: FakeOverseerr
+) -> None:
+    alice = member(new_context, "alice")
+    for kind, tmdb_id in (("movie", MOVIE), ("tv", SHOW)):
+        alice.goto(f"/requests/{kind}/{tmdb_id}")
+        name = "Request all seasons" if kind == "tv" else "Request"
+        alice.get_by_role("button", name=name, exact=True).click()
+        expect(alice.locator("[data-request-result]")).to_contain_text("Requested.")
+
+    context = new_context(WIDE)
+    set_up_admin(context)
+    admin = context.new_page()
+    admin.goto("/admin/requests")
+    expect(admin.get_by_role("heading", level=1)).to_have_text("All requests")
+    rows = admin.locator("[data-request-id]")
+    expect(rows).to_have_count(2)
+    admin.get_by_role("button", name="Approve alice's request for Alien: Romulus").click()
+    expect(admin.locator("[data-list-status]")).to_have_text("Alien: Romulus is approved.")
+    admin.once("dialog", lambda dialog: dialog.accept("Not on any service yet"))
+    admin.get_by_role("button", name="Decline alice's request for Breaking Bad").click()
+    expect(admin.locator("[data-list-status]")).to_have_text("Breaking Bad is declined.")
+    expect(rows.filter(has_text="Breaking Bad")).to_contain_text("Reason: Not on any service yet")
+    screenshot(admin, "admin-requests-wide")
+
+    alice.goto("/requests/mine")
+    mine = alice.locator("[data-request-id]")
+    expect(mine.filter(has_text="Breaking Bad").locator(".badge")).to_have_text("Declined")
+    expect(mine.filter(has_text="Alien: Romulus").locator(".badge")).not_to_have_text(
+        "Waiting for approval"
+    )

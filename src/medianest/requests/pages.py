@@ -42,6 +42,7 @@ T = TypeVar("T")
 
 # What the Requests page lists of the person's requests while Overseerr is down.
 RECENT_REQUESTS = 10
+ADMIN_REQUESTS_PATH = "/admin/requests"
 STATUSES: dict[str, str] = {
     "pending": "Waiting for approval",
     "approved": "Approved",
@@ -242,12 +243,34 @@ async def my_requests(request: Request, viewer: SignedInViewer, web: Web) -> Res
         "requests/mine.html",
         viewer,
         title="My requests",
+        admin_list=False,
         statuses=STATUSES,
         media_types=MEDIA_TYPES,
         scopes=SCOPES,
         status=choice("status", STATUSES),
         media_type=choice("mediaType", MEDIA_TYPES),
         scope=choice("scope", SCOPES),
+        search=query.get("search", "")[:MAX_QUERY],
+    )
+
+
+@router.get(ADMIN_REQUESTS_PATH)
+async def all_requests(request: Request, viewer: AdminViewer, web: Web) -> Response:
+    """Everyone's requests for administrators, pending ones first to decide."""
+    query = request.query_params
+    status = query.get("status", "pending")
+    return web.render(
+        request,
+        "requests/mine.html",
+        viewer,
+        title="All requests",
+        admin_list=True,
+        statuses=STATUSES,
+        media_types=MEDIA_TYPES,
+        scopes={},
+        status=status if status in STATUSES or status == "" else "pending",
+        media_type=query.get("mediaType", "") if query.get("mediaType") in MEDIA_TYPES else "",
+        scope="",
         search=query.get("search", "")[:MAX_QUERY],
     )
 

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from tests.fakes.overseerr import REQUEST, FakeOverseerr
+from tests.integration.auth.conftest import finish_first_run
 from tests.integration.requests.conftest import ask, connect, member
 from tests.integration.web.conftest import PAGE
 from tests.support.app import Started
@@ -233,3 +234,17 @@ class TestRequestsServicePage:
         assert home.text.index("Connect your Plex server") < home.text.index(
             "Connect Overseerr for requests"
         )
+
+
+async def test_all_requests_is_for_administrators(
+    connected: Started, database_url: str, overseerr: FakeOverseerr
+) -> None:
+    async with member(connected, database_url, "alice", plex_id=111) as alice:
+        as_member = await alice.get("/admin/requests", headers={"Accept": "text/html"})
+    async with connected.client() as admin:
+        await finish_first_run(admin)
+        as_admin = await admin.get("/admin/requests", headers={"Accept": "text/html"})
+
+    assert as_member.status_code == 403
+    assert as_admin.status_code == 200
+    assert "All requests" in as_admin.text and "data-admin" in as_admin.text

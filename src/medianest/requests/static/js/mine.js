@@ -1,5 +1,6 @@
 // My requests: the person's own and followed requests, filtered and paged, each with its
-// status history; cancel an own pending request, stop following someone else's.
+// status history; cancel an own pending request, stop following someone else's. On the
+// administrators' All requests page (`data-admin`), everyone's, to approve or decline.
 //
 // Every row is drawn by renderRow() from the API's request, and carries `data-request-id`, so
 // a change to one request only needs `refreshRow(id)`: fetch it, draw it, put it in place.
@@ -35,6 +36,7 @@ const empty = list.querySelector("[data-list-empty]");
 const pager = list.querySelector("[data-pager]");
 const listStatus = document.querySelector("[data-list-status]");
 const listError = document.querySelector("[data-list-error]");
+const admin = list.hasAttribute("data-admin");
 let page = Number(new URLSearchParams(location.search).get("page")) || 1;
 
 function element(tag, className, text) {
@@ -103,9 +105,11 @@ export function renderRow(request) {
   if (request.year) title.append(" ", element("span", "muted", `(${request.year})`));
   const facts = [request.mediaType === "movie" ? "Movie" : "TV show", seasonsText(request), request.is4k ? "4K" : ""];
   const line = element("p", "request-line", facts.filter(Boolean).join(" · "));
-  const asked = request.following
-    ? `Asked for by ${request.requestedBy.username} on ${when(request.createdAt)}; you follow it.`
-    : `You asked on ${when(request.createdAt)}.`;
+  const asked = admin
+    ? `Asked for by ${request.requestedBy.username} on ${when(request.createdAt)}.`
+    : request.following
+      ? `Asked for by ${request.requestedBy.username} on ${when(request.createdAt)}; you follow it.`
+      : `You asked on ${when(request.createdAt)}.`;
   const who = element("p", "request-line muted", asked);
   text.append(title, line, who);
   if (request.reason) text.append(element("p", "request-line", `Reason: ${request.reason}`));
@@ -113,14 +117,24 @@ export function renderRow(request) {
   const state = element("div", "request-state");
   state.append(statusBadge(request.status));
   const buttons = element("div", "request-actions");
-  if (!request.following && request.status === "pending") {
+  if (admin && request.status === "pending") {
+    const approve = element("button", "button button-small button-primary", "Approve");
+    approve.type = "button";
+    approve.dataset.approve = "";
+    approve.setAttribute("aria-label", `Approve ${request.requestedBy.username}'s request for ${request.title}`);
+    const decline = element("button", "button button-small button-danger", "Decline");
+    decline.type = "button";
+    decline.dataset.decline = "";
+    decline.setAttribute("aria-label", `Decline ${request.requestedBy.username}'s request for ${request.title}`);
+    buttons.append(approve, decline);
+  } else if (!admin && !request.following && request.status === "pending") {
     const cancel = element("button", "button button-small button-danger", "Cancel");
     cancel.type = "button";
     cancel.dataset.cancel = "";
     cancel.setAttribute("aria-label", `Cancel your request for ${request.title}`);
     buttons.append(cancel);
   }
-  if (request.following) {
+  if (!admin && request.following) {
     const stop = element("button", "button button-small", "Stop following");
     stop.type = "button";
     stop.dataset.unfollow = "";
@@ -159,7 +173,9 @@ export async function refreshRow(requestId) {
 function query() {
   const params = new URLSearchParams();
   for (const name of ["search", "status", "mediaType", "scope"]) {
-    const value = (filters.elements.namedItem(name).value || "").trim();
+    const field = filters.elements.namedItem(name);
+    if (!field) continue; // All requests has no "whose"
+    const value = (field.value || "").trim();
     if (value) params.set(name, value);
   }
   return params;
@@ -176,7 +192,7 @@ async function load() {
   params.set("pageSize", String(PAGE_SIZE));
   params.set("sort", "newest");
   try {
-    const { items, meta } = await apiPage(`/media/requests?${params}`);
+    const { items, meta } = await apiPage(`${admin ? "/admin/requests" : "/media/requests"}?${params}`);
     rows.replaceChildren(...items.map(renderRow));
     const filtered = [...query().keys()].length > 0;
     count.textContent = meta.total === 0 ? "" : `${meta.total} request${meta.total === 1 ? "" : "s"}.`;
@@ -231,14 +247,15 @@ function title(row) {
   return row.querySelector(".request-title a").textContent;
 }
 
-async function change(row, button, method, path, done) {
+async function change(row, button, method, path, done, body) {
   const error = row.querySelector("[data-row-error]");
   hide(error);
   hide(listStatus);
   button.disabled = true;
   try {
-    await api(method, path);
-    row.remove();
+    const changed = await api(method, path, body);
+    if (admin && changed) row.replaceWith(renderRow(changed));
+    else row.remove();
     show(listStatus, done);
     if (!rows.children.length) load();
   } catch (failure) {
@@ -258,6 +275,13 @@ rows.addEventListener("click", (event) => {
     change(row, button, "DELETE", `/media/requests/${id}`, `Your request for ${name} is cancelled.`);
   } else if (button.matches("[data-unfollow]")) {
     change(row, button, "DELETE", `/media/requests/${id}/follow`, `You no longer follow ${name}.`);
+  } else if (button.matches("[data-approve]")) {
+    change(row, button, "POST", `/admin/requests/${id}/approve`, `${name} is approved.`);
+  } else if (button.matches("[data-decline]")) {
+    const reason = window.prompt(`Decline ${name}? The reason is shown to whoever asked (optional).`, "");
+    if (reason === null) return;
+    const body = reason.trim() ? { reason: reason.trim().slice(0, 500) } : {};
+    change(row, button, "POST", `/admin/requests/${id}/decline`, `${name} is declined.`, body);
   }
 });
 
