@@ -15,6 +15,7 @@ rather than letting a client choose where it is counted.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Sequence
 
@@ -69,6 +70,9 @@ def request_client_ip(connection: HTTPConnection | Scope, settings: Settings) ->
     return client_ip(host, ",".join(values) or None, settings.trusted_proxies)
 
 
+# Every request parses its peer's address: the few a server sees are parsed once. Bounded, so
+# a stranger sending many forged headers only evicts entries.
+@functools.lru_cache(maxsize=4096)
 def parse_ip(text: str) -> Address | None:
     """An address from one `X-Forwarded-For` entry, or None when it is not one.
 
