@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import uuid
 from dataclasses import dataclass
 
@@ -29,13 +30,15 @@ from medianest.core.audit import Actor, AuditService
 from medianest.core.cache import CacheService
 from medianest.core.db import Database, utc_now
 from medianest.core.errors import NotFound, Unauthorized
-from medianest.core.security import EncryptionService, TokenHasher, random_token
+from medianest.core.security import EncryptionService, TokenHasher
 from medianest.integrations.plex.errors import UnknownPin
 from medianest.integrations.plex.tv import PlexAccount, PlexPin, PlexTvClient
 
 log = structlog.get_logger(__name__)
 
 FIRST_ADMIN = "admin"
+# The longest plex.tv keeps a PIN (strong PINs: 30 minutes): how long an ended one stays ended.
+PIN_LIFETIME_SECONDS = 1800
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,10 +150,14 @@ class AuthService:
     async def start_plex_pin(self, *, forward_url: str | None = None) -> StartedPin:
         """A new PIN; app.plex.tv sends its window to `forward_url` once it is approved."""
         pin = await self._plex_tv.create_pin()
-        secret = random_token(24)
-        ttl = max((pin.expires_at - utc_now()).total_seconds(), 60)
-        await self._cache.set(f"auth:pin:{pin.id}", self._hasher.hash(secret), ttl=ttl)
+        secret = self._pin_secret(pin.id)
         return StartedPin(pin, self._plex_tv.auth_url(pin.code, forward_url=forward_url), secret)
+
+    def _pin_secret(self, pin_id: int) -> str:
+        # What proves the browser that finishes a PIN is the one that started it: a keyed hash of
+        # the PIN, given to that browser only (its PIN cookie). Nothing is stored for it, so a
+        # cache that dropped an entry (Redis slow or restarting) cannot lose a sign-in.
+        return self._hasher.hash(f"plex-pin-browser:{pin_id}")
 
     async def plex_pin_status(self, pin_id: int) -> PlexPin:
         return await self._plex_tv.get_pin(pin_id)
@@ -184,12 +191,10 @@ class AuthService:
         """The Plex token of an approved PIN started by this same browser (the PIN cookie
         proves it). Raises `UnknownPin` (400 `INVALID_PIN`) for another browser's, an unknown
         or an expired PIN, and `PinNotAuthorized` until the user approved it."""
-        expected = await self._cache.get(f"auth:pin:{pin_id}")
-        if (
-            expected is None
-            or browser_secret is None
-            or expected != self._hasher.hash(browser_secret)
-        ):
+        started_here = browser_secret is not None and hmac.compare_digest(
+            browser_secret.encode(), self._pin_secret(pin_id).encode()
+        )
+        if not started_here or await self._cache.get(f"auth:pin-ended:{pin_id}") is not None:
             raise UnknownPin(
                 "This Plex sign-in was started somewhere else or has expired. Start again."
             )
@@ -199,8 +204,9 @@ class AuthService:
         return pin.auth_token
 
     async def end_plex_pin(self, pin_id: int) -> None:
-        """The PIN has served its purpose: it cannot be used again."""
-        await self._cache.delete(f"auth:pin:{pin_id}")
+        """The PIN has served its purpose: it cannot be used again (for as long as plex.tv
+        would still answer it; a cache that lost the mark leaves it to the same browser)."""
+        await self._cache.set(f"auth:pin-ended:{pin_id}", True, ttl=PIN_LIFETIME_SECONDS)
 
     async def logout(
         self, session: AsyncSession, principal: Principal, *, everywhere: bool, client: Client

@@ -153,6 +153,20 @@ class TestPinFlow:
         assert stolen.json()["error"]["code"] == "INVALID_PIN"
         assert own.status_code == 200
 
+    async def test_a_cache_that_lost_everything_loses_no_sign_in_and_no_pin_works_twice(
+        self, medianest: Started, plex: FakePlexTv
+    ) -> None:
+        cache = medianest.state["platform"].cache
+        async with medianest.client() as browser:
+            pin = await _pin(browser)
+            plex.approve(pin["id"], "friend-token")
+            # Redis restarted empty, or was too slow to answer, between start and finish.
+            await cache.invalidate_pattern("*")
+            signed_in = await _verify(browser, pin["id"])
+            again = await _verify(browser, pin["id"])
+        assert signed_in.status_code == 200, signed_in.text
+        assert again.status_code == 400
+
     async def test_an_unknown_pin_is_an_invalid_pin(self, medianest: Started) -> None:
         async with medianest.client() as http:
             response = await _verify(http, 987654321)
