@@ -10,6 +10,8 @@ import httpx
 import pytest
 
 from medianest.app import create_app
+from medianest.core.db import Database
+from medianest.plex.models import PlexItem
 from tests.conftest import SettingsFactory
 from tests.factories.users import make_user
 from tests.fakes.overseerr import FakeOverseerr
@@ -103,3 +105,24 @@ async def ask(
 ) -> httpx.Response:
     body = {"mediaType": media_type, "tmdbId": tmdb_id, **extra}
     return await http.post("/api/v1/media/request", json=body, headers=csrf(http))
+
+
+async def put_in_plex(database_url: str, tmdb_id: int, *, rating_key: str, title: str) -> None:
+    """A movie the library index holds, as a Plex sync would have written it."""
+    db = Database(database_url)
+    try:
+        async with db.unit_of_work() as session:
+            session.add(
+                PlexItem(
+                    rating_key=rating_key,
+                    library_key="1",
+                    library_title="Movies",
+                    type="movie",
+                    title=title,
+                    sort_title=title.lower(),
+                    search_text=title.lower(),
+                    tmdb_id=tmdb_id,
+                )
+            )
+    finally:
+        await db.close()

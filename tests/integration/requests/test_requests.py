@@ -13,11 +13,10 @@ from sqlalchemy import select
 
 from medianest.auth.models import User
 from medianest.core.db import Database, utc_now
-from medianest.plex.models import PlexItem
 from medianest.requests.models import MediaRequest, RequestClaim, RequestStatus
 from tests.fakes.overseerr import AUTO_APPROVE, REQUEST, FakeOverseerr
 from tests.integration.auth.conftest import csrf, finish_first_run
-from tests.integration.requests.conftest import ask, member
+from tests.integration.requests.conftest import ask, member, put_in_plex
 from tests.support.app import Started, ok_data
 
 MOVIE, OTHER_MOVIE, SHOW = 945961, 550, 1399
@@ -212,7 +211,7 @@ class TestAsk:
     async def test_a_movie_already_in_plex_is_not_requested(
         self, connected: Started, database_url: str, overseerr: FakeOverseerr
     ) -> None:
-        await _in_plex(database_url, MOVIE)
+        await put_in_plex(database_url, MOVIE, rating_key="9001", title="Fight Club")
         async with member(connected, database_url, "alice", plex_id=ALICE_PLEX) as alice:
             refused = await ask(alice, "movie", MOVIE)
 
@@ -329,7 +328,7 @@ class TestSearch:
     async def test_each_title_carries_one_state_for_the_caller(
         self, connected: Started, database_url: str, overseerr: FakeOverseerr
     ) -> None:
-        await _in_plex(database_url, OTHER_MOVIE)
+        await put_in_plex(database_url, OTHER_MOVIE, rating_key="9001", title="Fight Club")
         overseerr.add_movie(8001, "Romulus Rising", year=2030)
         async with (
             member(connected, database_url, "alice", plex_id=ALICE_PLEX) as alice,
@@ -418,25 +417,5 @@ async def _left_submitting(database_url: str, username: str, tmdb_id: int) -> No
             session.add(left)
             await session.flush()
             session.add(RequestClaim(key=f"movie:{tmdb_id}:0", request_id=left.id))
-    finally:
-        await db.close()
-
-
-async def _in_plex(database_url: str, tmdb_id: int) -> None:
-    db = Database(database_url)
-    try:
-        async with db.unit_of_work() as session:
-            session.add(
-                PlexItem(
-                    rating_key="9001",
-                    library_key="1",
-                    library_title="Movies",
-                    type="movie",
-                    title="Fight Club",
-                    sort_title="fight club",
-                    search_text="fight club",
-                    tmdb_id=tmdb_id,
-                )
-            )
     finally:
         await db.close()

@@ -10,11 +10,9 @@ from typing import Any
 import httpx
 import pytest
 
-from medianest.core.db import Database
-from medianest.plex.models import PlexItem
 from tests.fakes.overseerr import REQUEST, FakeOverseerr
 from tests.integration.auth.conftest import ADMIN_PASSWORD, csrf, finish_first_run, sign_in
-from tests.integration.requests.conftest import SERVICE, ask, member
+from tests.integration.requests.conftest import SERVICE, ask, member, put_in_plex
 from tests.support.app import Started, ok_data
 
 MOVIE, SHOW = 945961, 1399
@@ -247,7 +245,7 @@ class TestLibrary:
     ) -> None:
         async with member(connected, database_url, "alice", plex_id=ALICE_PLEX) as alice:
             mine = ok_data(await ask(alice, "movie", MOVIE))
-            await _in_plex(database_url, MOVIE)
+            await put_in_plex(database_url, MOVIE, rating_key="9100", title="Alien: Romulus")
             plex = connected.state["services"].plex
             await plex.libraries_changed(["1"])
             now = ok_data(await alice.get(f"/api/v1/media/requests/{mine['id']}"))
@@ -297,23 +295,3 @@ class TestDecide:
         assert by_id[show["id"]] == "declined"
         statuses = {r.status for r in overseerr.requests}
         assert DECLINED in statuses
-
-
-async def _in_plex(database_url: str, tmdb_id: int) -> None:
-    db = Database(database_url)
-    try:
-        async with db.unit_of_work() as session:
-            session.add(
-                PlexItem(
-                    rating_key="9100",
-                    library_key="1",
-                    library_title="Movies",
-                    type="movie",
-                    title="Alien: Romulus",
-                    sort_title="alien romulus",
-                    search_text="alien romulus",
-                    tmdb_id=tmdb_id,
-                )
-            )
-    finally:
-        await db.close()
