@@ -16,7 +16,9 @@ request's and job's does; a message lost on the bus loses nothing, the inbox is 
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 import structlog
@@ -41,6 +43,19 @@ log = structlog.get_logger(__name__)
 
 CREATED_CHANNEL = "notification.created"
 """Bus channel: `{"userId": ..., "notification": <as GET /notifications lists it>}`."""
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """One event to tell `user_ids` about (see `NotificationService.notify`)."""
+
+    user_ids: Sequence[uuid.UUID]
+    type: str
+    title: str
+    message: str
+    link: str | None = None
+    severity: str = "info"
+    dedup_key: str | None = None
 
 
 class NotificationNotFound(NotFound):
@@ -69,43 +84,47 @@ class NotificationService:
         Raises ValueError for an unknown type or severity, a link that is not a path on this
         site, or a dedup key longer than 200 characters: those are mistakes in the caller.
         """
-        _check(type=type, severity=severity, link=link, dedup_key=dedup_key)
-        recipients = list(dict.fromkeys(user_ids))
-        if not recipients:
-            return []
-        now = utc_now()
-        common = {
-            "type": type,
-            "title": _shorten(title, TITLE_LENGTH),
-            "message": message,
-            "link": link,
-            "severity": severity,
-            "created_at": now,
-            "dedup_key": dedup_key,
-        }
-        rows = [{"id": uuid.uuid4(), "user_id": user_id, **common} for user_id in recipients]
-        insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
-        statement = (
-            insert(Notification)
-            .on_conflict_do_nothing(index_elements=["user_id", "dedup_key"])
-            .returning(Notification)
+        notice = Notice(
+            user_ids=tuple(user_ids),
+            type=type,
+            title=title,
+            message=message,
+            link=link,
+            severity=severity,
+            dedup_key=dedup_key,
         )
-        created = list(await session.scalars(statement, rows))
-        if len(created) < len(recipients):
-            log.info(
-                "notifications.already_told",
-                dedup_key=dedup_key,
-                skipped=len(recipients) - len(created),
-            )
-        if created:
-            announcements = [_announcement(row) for row in created]
-
-            async def announce() -> None:
-                for announcement in announcements:
-                    await self._bus.publish(CREATED_CHANNEL, announcement)
-
-            after_commit(session, announce)
+        rows = _rows([notice])
+        if not rows:
+            return []
+        created = list(await session.scalars(_insert(session).returning(Notification), rows))
+        self._told(session, rows, {row.id for row in created})
         return created
+
+    async def notify_many(self, session: AsyncSession, notices: Sequence[Notice]) -> int:
+        """`notify` for many events at once (a batch of request changes), in one statement;
+        returns how many notifications were created. Raises ValueError as `notify` does."""
+        rows = _rows(notices)
+        if not rows:
+            return 0
+        created = set(await session.scalars(_insert(session).returning(Notification.id), rows))
+        self._told(session, rows, created)
+        return len(created)
+
+    def _told(self, session: AsyncSession, rows: list[dict[str, Any]], created: set[Any]) -> None:
+        """Log who already had each event; announce the created ones once committed."""
+        if len(created) < len(rows):
+            skipped = Counter(row["dedup_key"] for row in rows if row["id"] not in created)
+            for dedup_key, count in skipped.items():
+                log.info("notifications.already_told", dedup_key=dedup_key, skipped=count)
+        if not created:
+            return
+        announcements = [_announcement(row) for row in rows if row["id"] in created]
+
+        async def announce() -> None:
+            for announcement in announcements:
+                await self._bus.publish(CREATED_CHANNEL, announcement)
+
+        after_commit(session, announce)
 
     async def list_notifications(
         self,
@@ -212,10 +231,42 @@ def _shorten(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _announcement(row: Notification) -> dict[str, Any]:
+def _rows(notices: Sequence[Notice]) -> list[dict[str, Any]]:
+    """The rows to insert: one per distinct recipient of each notice, ids made here (so the
+    ones the database kept are known from what it returns)."""
+    now = utc_now()
+    rows: list[dict[str, Any]] = []
+    for notice in notices:
+        _check(
+            type=notice.type, severity=notice.severity, link=notice.link, dedup_key=notice.dedup_key
+        )
+        common = {
+            "type": notice.type,
+            "title": _shorten(notice.title, TITLE_LENGTH),
+            "message": notice.message,
+            "link": notice.link,
+            "severity": notice.severity,
+            "read_at": None,
+            "created_at": now,
+            "dedup_key": notice.dedup_key,
+        }
+        rows += [
+            {"id": uuid.uuid4(), "user_id": user_id, **common}
+            for user_id in dict.fromkeys(notice.user_ids)
+        ]
+    return rows
+
+
+def _insert(session: AsyncSession) -> Any:
+    insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
+    return insert(Notification).on_conflict_do_nothing(index_elements=["user_id", "dedup_key"])
+
+
+def _announcement(row: dict[str, Any]) -> dict[str, Any]:
+    shown = NotificationRead(read=row["read_at"] is not None, **row)
     return {
-        "userId": str(row.user_id),
-        "notification": NotificationRead.of(row).model_dump(mode="json", by_alias=True),
+        "userId": str(row["user_id"]),
+        "notification": shown.model_dump(mode="json", by_alias=True),
     }
 
 

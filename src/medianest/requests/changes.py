@@ -12,17 +12,18 @@ one for the same step impossible (`NotificationService`'s `dedup_key`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
 import structlog
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
 from medianest.core.db import utc_now
+from medianest.notifications.service import Notice
 from medianest.requests.models import (
     EventSource,
     MediaRequest,
@@ -55,18 +56,7 @@ _TOLD = {
 
 
 class Notifier(Protocol):
-    async def notify(
-        self,
-        session: AsyncSession,
-        user_ids: Iterable[uuid.UUID],
-        *,
-        type: str,
-        title: str,
-        message: str,
-        link: str | None = None,
-        severity: str = "info",
-        dedup_key: str | None = None,
-    ) -> Sequence[Any]: ...
+    async def notify_many(self, session: AsyncSession, notices: Sequence[Notice]) -> int: ...
 
 
 def _moves_on(current: str, new: RequestStatus) -> bool:
@@ -114,20 +104,32 @@ class StatusChanges:
         return moved
 
     async def apply_all(self, session: AsyncSession, changes: Sequence[Change]) -> list[bool]:
-        """`apply` for many at once (a batch of webhooks, a page of the sync), with one query
-        each for the followers, the history and the claims of all of them; which moved on."""
-        moved: list[bool] = []
-        won: list[Change] = []
-        for change in changes:
-            moves = await self._move(session, change)
-            moved.append(moves)
-            if moves:
-                won.append(change)
+        """`apply` for many at once (a batch of webhooks, a page of the sync): which moved on.
+
+        Set-based, so a burst costs a few statements rather than a few per request: the moves
+        alike (same status from and to, same reason) are one conditional UPDATE that returns
+        the requests it won, then one insert each for the history and the notifications. News
+        of one request that arrives twice in a batch is taken in order, a round at a time."""
+        moved = [False] * len(changes)
+        pending = list(enumerate(changes))
+        while pending:
+            this_round: dict[uuid.UUID, tuple[int, Change]] = {}
+            later: list[tuple[int, Change]] = []
+            for index, change in pending:
+                if change.request.id in this_round:
+                    later.append((index, change))
+                else:
+                    this_round[change.request.id] = (index, change)
+            for index in await self._move_all(session, list(this_round.values())):
+                moved[index] = True
+            pending = later
+        won = [change for change, did in zip(changes, moved, strict=True) if did]
         if not won:
             await session.flush()
             return moved
-        session.add_all(
-            RequestEvent(request_id=c.request.id, status=c.status, source=c.source) for c in won
+        await session.execute(
+            insert(RequestEvent),
+            [{"request_id": c.request.id, "status": c.status, "source": c.source} for c in won],
         )
         ended = [c.request.id for c in won if not c.status.open]
         if ended:
@@ -143,31 +145,44 @@ class StatusChanges:
             )
         return moved
 
-    async def _move(self, session: AsyncSession, change: Change) -> bool:
-        """One conditional UPDATE: True when this call moved the request on."""
-        request, status = change.request, change.status
-        seen = change.upstream_updated_at
-        if seen is not None and (
-            request.upstream_updated_at is None or seen > request.upstream_updated_at
-        ):
-            request.upstream_updated_at = seen
-        if not _moves_on(request.status, status):
-            return False
-        values: dict[str, Any] = {"status": status, "updated_at": utc_now()}
-        if change.reason is not None or status in _ENDED:
-            values["reason"] = change.reason
-        won = await session.execute(
-            update(MediaRequest)
-            .where(MediaRequest.id == request.id, MediaRequest.status == request.status)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        if won.rowcount != 1:  # type: ignore[attr-defined]
-            return False  # someone else moved it at the same moment
-        # What the UPDATE wrote, as the loaded row's own (no second read, nothing to flush).
-        for name, value in values.items():
-            set_committed_value(request, name, value)
-        return True
+    async def _move_all(
+        self, session: AsyncSession, changes: list[tuple[int, Change]]
+    ) -> list[int]:
+        """One conditional UPDATE per kind of move (at most one change per request here); the
+        indexes of the changes that moved their request on."""
+        alike: dict[tuple[str, RequestStatus, str | None, bool], list[tuple[int, Change]]] = {}
+        for index, change in changes:
+            request, seen = change.request, change.upstream_updated_at
+            if seen is not None and (
+                request.upstream_updated_at is None or seen > request.upstream_updated_at
+            ):
+                request.upstream_updated_at = seen
+            if _moves_on(request.status, change.status):
+                sets_reason = change.reason is not None or change.status in _ENDED
+                key = (request.status, change.status, change.reason, sets_reason)
+                alike.setdefault(key, []).append((index, change))
+        won: list[int] = []
+        for (before, status, reason, sets_reason), group in alike.items():
+            values: dict[str, Any] = {"status": status, "updated_at": utc_now()}
+            if sets_reason:
+                values["reason"] = reason
+            by_id = {change.request.id: (index, change) for index, change in group}
+            # Only one of two reporters of the same news wins a request: the other finds its
+            # status already moved and updates nothing.
+            moved_ids = await session.scalars(
+                update(MediaRequest)
+                .where(MediaRequest.id.in_(by_id), MediaRequest.status == before)
+                .values(**values)
+                .returning(MediaRequest.id)
+                .execution_options(synchronize_session=False)
+            )
+            for request_id in moved_ids:
+                index, change = by_id[request_id]
+                # What the UPDATE wrote, as the loaded row's own (no second read).
+                for name, value in values.items():
+                    set_committed_value(change.request, name, value)
+                won.append(index)
+        return won
 
     async def _tell(self, session: AsyncSession, won: Sequence[Change]) -> None:
         if self._notifier is None:
@@ -181,19 +196,24 @@ class StatusChanges:
         )
         for request_id, user_id in rows:
             followers[request_id].append(user_id)
-        for change in won:
-            request, status = change.request, change.status
-            told, severity = _TOLD[status]
-            available = status == RequestStatus.AVAILABLE
-            year = f" ({request.year})" if request.year else ""
-            why = f" Reason: {request.reason}" if request.reason and status in _ENDED else ""
-            await self._notifier.notify(
-                session,
-                [request.user_id, *followers[request.id]],
-                type="request.available" if available else "request.status",
-                title=f"{request.title} {'is in Plex' if available else 'request update'}",
-                message=f"{request.title}{year} {told}.{why}",
-                link=f"/requests/mine#request-{request.id}",
-                severity=severity,
-                dedup_key=f"request:{request.id}:{status}",
-            )
+        await self._notifier.notify_many(
+            session, [_notice(change, followers[change.request.id]) for change in won]
+        )
+
+
+def _notice(change: Change, followers: list[uuid.UUID]) -> Notice:
+    """What the requester and the followers are told of one step."""
+    request, status = change.request, change.status
+    told, severity = _TOLD[status]
+    available = status == RequestStatus.AVAILABLE
+    year = f" ({request.year})" if request.year else ""
+    why = f" Reason: {request.reason}" if request.reason and status in _ENDED else ""
+    return Notice(
+        user_ids=[request.user_id, *followers],
+        type="request.available" if available else "request.status",
+        title=f"{request.title} {'is in Plex' if available else 'request update'}",
+        message=f"{request.title}{year} {told}.{why}",
+        link=f"/requests/mine#request-{request.id}",
+        severity=severity,
+        dedup_key=f"request:{request.id}:{status}",
+    )
