@@ -19,13 +19,10 @@ from dataclasses import dataclass
 from typing import Any, Literal, NoReturn, TypeVar, get_args
 
 import limits
-import limits.storage
-import limits.strategies
 import redis.asyncio
 import structlog
-from limits import WindowStats
 from limits.aio import strategies
-from limits.aio.storage import MemoryStorage, RedisStorage
+from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from redis.exceptions import RedisError
 
 from medianest.config import Settings
@@ -35,6 +32,7 @@ from medianest.core.metrics import Metrics
 LimitName = Literal["api", "images", "login", "youtube", "media_requests"]
 
 T = TypeVar("T")
+Limiters = dict[str, strategies.RateLimiter]
 
 # A rate limit check sits in front of every request: a Redis that does not answer within these
 # bounds is treated as down rather than allowed to hold the request.
@@ -75,8 +73,10 @@ class RateLimiter:
             name: _parse(getattr(settings, f"rate_limit_{name}")) for name in get_args(LimitName)
         }
         self._pool: redis.asyncio.ConnectionPool | None = None
+        # In memory, the guards' counters live apart from the moving windows: after every
+        # hit the memory storage sweeps its moving-window keys (sign-ins of the last 15 minutes)
+        # through a worker thread, which the limit checked on every request must not pay for.
         self._memories: list[MemoryStorage] = []
-        self._counters: list[limits.storage.MemoryStorage] = []
         self._fallback: Limiters | None = None
         if settings.redis_url is None:
             self._limiters = self._in_memory()
@@ -95,25 +95,15 @@ class RateLimiter:
                 key_prefix=f"{settings.redis_prefix}:rl",
                 **options,
             )
-            self._limiters = _limiters(
-                strategies.MovingWindowRateLimiter(storage),
-                strategies.FixedWindowRateLimiter(storage),
-            )
+            self._limiters = _limiters(storage, storage)
             self._fallback = self._in_memory()
         self._down = False
         self._next_attempt = 0.0
 
     def _in_memory(self) -> Limiters:
-        # The guards checked on every request count in limits' synchronous memory storage: the
-        # asynchronous one starts a task to sweep expired keys after every hit (with a lock and
-        # three coroutine layers around a dict update), most of what a small cached request
-        # cost (bench/http_overhead.py). The synchronous one sweeps from a timer thread at most
-        # every 10 ms and does no I/O, so calling it on the event loop never blocks.
-        moving, counters = MemoryStorage(), limits.storage.MemoryStorage()
-        self._memories.append(moving)
-        self._counters.append(counters)
-        fixed = _OnTheLoop(limits.strategies.FixedWindowRateLimiter(counters))
-        return _limiters(strategies.MovingWindowRateLimiter(moving), fixed)
+        moving, fixed = MemoryStorage(), MemoryStorage()
+        self._memories += [moving, fixed]
+        return _limiters(moving, fixed)
 
     @property
     def backend_available(self) -> bool:
@@ -138,8 +128,6 @@ class RateLimiter:
                 timer.cancel()
                 with suppress(asyncio.CancelledError):
                     await timer
-        for counters in self._counters:
-            counters.timer.cancel()
 
     async def hit(self, limit: LimitName, key: str, *, cost: int = 1) -> None:
         """Consume `cost` from `key`'s allowance under `limit`.
@@ -220,34 +208,13 @@ class RateLimiter:
             )
 
 
-class _OnTheLoop:
-    """A synchronous limits strategy behind the asynchronous one's methods (memory only)."""
-
-    def __init__(self, strategy: limits.strategies.RateLimiter) -> None:
-        self._strategy = strategy
-
-    async def hit(self, item: limits.RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
-        return self._strategy.hit(item, *identifiers, cost=cost)
-
-    async def test(self, item: limits.RateLimitItem, *identifiers: str, cost: int = 1) -> bool:
-        return self._strategy.test(item, *identifiers, cost=cost)
-
-    async def get_window_stats(self, item: limits.RateLimitItem, *identifiers: str) -> WindowStats:
-        return self._strategy.get_window_stats(item, *identifiers)
-
-    async def clear(self, item: limits.RateLimitItem, *identifiers: str) -> None:
-        self._strategy.clear(item, *identifiers)
-
-
-Strategy = strategies.RateLimiter | _OnTheLoop
-Limiters = dict[str, Strategy]
-
-
-def _limiters(moving: Strategy, fixed: Strategy) -> Limiters:
+def _limiters(moving_storage: Storage, fixed_storage: Storage) -> Limiters:
     # The general API and image limits sit in front of requests and guard the service, not
     # allowances anyone reads: a fixed window (one counter per key) does. The others (sign-in
     # lockouts, downloads and requests per hour) are allowances people are told about, so
     # they keep the moving window's exact "wait until" (it keeps one entry per allowed hit).
+    moving = strategies.MovingWindowRateLimiter(moving_storage)
+    fixed = strategies.FixedWindowRateLimiter(fixed_storage)
     return {name: fixed if name in _GUARDS else moving for name in get_args(LimitName)}
 
 
