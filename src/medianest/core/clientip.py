@@ -62,6 +62,9 @@ def request_client_ip(connection: HTTPConnection | Scope, settings: Settings) ->
     scope = connection.scope if isinstance(connection, HTTPConnection) else connection
     client = scope.get("client")
     host = client[0] if client else None
+    if not settings.trusted_proxies:
+        # Nobody's X-Forwarded-For is believed: the peer is the client (this is on every request).
+        return client_ip(host, None, ())
     values = [
         value.decode("latin-1")
         for name, value in scope.get("headers") or ()

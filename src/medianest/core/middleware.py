@@ -10,10 +10,11 @@ unhandled exception into a bare 500 envelope.
 from __future__ import annotations
 
 import logging
+import random
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Literal
 
 import structlog
@@ -23,7 +24,7 @@ from medianest.core.context import reset_correlation_id, set_correlation_id
 from medianest.core.errors import RateLimited, TooLarge, error_response, internal_error_response
 from medianest.core.metrics import Metrics
 from medianest.core.ratelimit import LimitName
-from medianest.core.resilience import upstream_deadline
+from medianest.core.resilience import set_upstream_deadline
 
 log = structlog.get_logger(__name__)
 # Asked before building a per-request line: the level check is cached by the standard library.
@@ -51,6 +52,29 @@ _QUIET_PATHS = frozenset({"/health", "/health/ready", "/metrics"})
 
 
 _CSP_HEADER = (b"content-security-policy", DEFAULT_CSP.encode())
+_EDGE_HEADERS = (*_SECURITY_HEADERS, _CSP_HEADER)
+_EDGE_NAMES = frozenset(name for name, _ in _EDGE_HEADERS)
+
+
+def _with_edge_headers(
+    headers: Iterable[tuple[bytes, bytes]], cid: str, https: bool
+) -> list[tuple[bytes, bytes]]:
+    """The response's headers, then the correlation id and each security header the response
+    did not set itself (a page may send its own CSP)."""
+    raw = list(headers)
+    own = {lowered for name, _ in raw if (lowered := name.lower()) in _EDGE_NAMES}
+    raw.append((b"x-correlation-id", cid.encode()))
+    raw.extend(h for h in _EDGE_HEADERS if h[0] not in own)
+    if https:
+        raw.append(_HSTS)
+    return raw
+
+
+def _new_correlation_id() -> str:
+    # A version-4 UUID from the process's PRNG: a correlation id names a request in the logs and
+    # needs no secrecy, and os.urandom's system call was a measurable part of a small request on
+    # a busy machine.
+    return str(uuid.UUID(int=random.getrandbits(128), version=4))
 
 
 class EdgeMiddleware:
@@ -78,12 +102,16 @@ class EdgeMiddleware:
             return
         started = time.perf_counter()
         incoming = declared = None
+        has_body = False
         for name, value in scope["headers"]:
             if name == b"x-correlation-id":
                 incoming = value.decode("latin-1")
             elif name == b"content-length":
                 declared = value
-        cid = incoming if incoming and _VALID_ID.match(incoming) else str(uuid.uuid4())
+                has_body = value != b"0"
+            elif name == b"transfer-encoding":
+                has_body = True
+        cid = incoming if incoming and _VALID_ID.match(incoming) else _new_correlation_id()
         token = set_correlation_id(cid)
         status = 500
         response_started = False
@@ -94,23 +122,20 @@ class EdgeMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                raw = list(message.get("headers", ()))
-                present = {name.lower() for name, _ in raw}
-                raw.append((b"x-correlation-id", cid.encode()))
-                raw.extend(h for h in _SECURITY_HEADERS if h[0] not in present)
-                if b"content-security-policy" not in present:
-                    raw.append(_CSP_HEADER)
-                if https:
-                    raw.append(_HSTS)
-                message["headers"] = raw
+                message["headers"] = _with_edge_headers(message.get("headers", ()), cid, https)
             await send(message)
 
         try:
             if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
                 await error_response(TooLarge(self._too_large()))(scope, receive, send_wrapper)
             else:
-                with upstream_deadline(self.upstream_deadline):
-                    await self.app(scope, self._limited(receive), send_wrapper)
+                deadline = set_upstream_deadline(self.upstream_deadline)
+                try:
+                    # A request without a body has nothing to count as it arrives.
+                    limited = self._limited(receive) if has_body else receive
+                    await self.app(scope, limited, send_wrapper)
+                finally:
+                    deadline.var.reset(deadline)
         except TooLarge as exc:
             if not response_started:
                 await error_response(exc)(scope, receive, send_wrapper)

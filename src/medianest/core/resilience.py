@@ -27,7 +27,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from functools import partial
 from typing import Any, TypeVar, cast
 
@@ -88,11 +88,17 @@ _deadline: ContextVar[float | None] = ContextVar("medianest_upstream_deadline", 
 def upstream_deadline(seconds: float | None) -> Iterator[None]:
     """Every upstream call in the block waits, all together, at most `seconds` from now; None
     lifts the bound of an enclosing block."""
-    token = _deadline.set(None if seconds is None else time.monotonic() + seconds)
+    token = set_upstream_deadline(seconds)
     try:
         yield
     finally:
         _deadline.reset(token)
+
+
+def set_upstream_deadline(seconds: float | None) -> Token[float | None]:
+    """`upstream_deadline` without the context manager, for the edge middleware's own
+    try/finally (a generator per request is measurable there); undo with `token.var.reset`."""
+    return _deadline.set(None if seconds is None else time.monotonic() + seconds)
 
 
 def _time_left() -> float | None:
