@@ -73,9 +73,8 @@ class RateLimiter:
             name: _parse(getattr(settings, f"rate_limit_{name}")) for name in get_args(LimitName)
         }
         self._pool: redis.asyncio.ConnectionPool | None = None
-        # In memory, the guards' counters live apart from the moving windows: after every
-        # hit the memory storage sweeps its moving-window keys (sign-ins of the last 15 minutes)
-        # through a worker thread, which the limit checked on every request must not pay for.
+        # In memory, the guards count in `WindowCounters`, apart from the moving windows (sign-ins
+        # of the last 15 minutes), which limits' memory storage sweeps after every hit.
         self._memories: list[MemoryStorage] = []
         self._fallback: Limiters | None = None
         if settings.redis_url is None:
@@ -101,9 +100,9 @@ class RateLimiter:
         self._next_attempt = 0.0
 
     def _in_memory(self) -> Limiters:
-        moving, fixed = MemoryStorage(), MemoryStorage()
-        self._memories += [moving, fixed]
-        return _limiters(moving, fixed)
+        moving = MemoryStorage()
+        self._memories.append(moving)
+        return _limiters(moving, WindowCounters())
 
     @property
     def backend_available(self) -> bool:
@@ -206,6 +205,66 @@ class RateLimiter:
                 error=str(exc) or type(exc).__name__,
                 fallback="in-process limits",
             )
+
+
+class WindowCounters(Storage):
+    """Fixed-window counters in this process's memory, for the guards checked on every request.
+
+    limits' own memory storage starts a task after every hit that walks every key it holds (each
+    client of the last minute), so a request cost more the more people used the server; its
+    synchronous twin starts a thread every 10 ms instead, which on a busy machine holds a request
+    for milliseconds. The window logic stays limits' (`FixedWindowRateLimiter` drives this);
+    only the store is ours: a dict read and written in place, expired keys dropped when met and
+    swept at most every `SWEEP_EVERY` seconds, so memory stays bounded by the clients of one
+    window.
+    """
+
+    STORAGE_SCHEME = ["medianest-counters"]
+    SWEEP_EVERY = 30.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._counts: dict[str, tuple[int, float]] = {}
+        self._next_sweep = time.time() + self.SWEEP_EVERY
+
+    @property
+    def base_exceptions(self) -> type[Exception]:
+        return ValueError
+
+    async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
+        now = time.time()
+        if now >= self._next_sweep:
+            self._sweep(now)
+        count, expires = self._counts.get(key, (0, 0.0))
+        if expires <= now:
+            count, expires = 0, now + expiry
+        count += amount
+        self._counts[key] = (count, expires)
+        return count
+
+    async def get(self, key: str) -> int:
+        count, expires = self._counts.get(key, (0, 0.0))
+        return count if expires > time.time() else 0
+
+    async def get_expiry(self, key: str) -> float:
+        now = time.time()
+        _, expires = self._counts.get(key, (0, now))
+        return expires if expires > now else now
+
+    async def check(self) -> bool:
+        return True
+
+    async def reset(self) -> int | None:
+        count = len(self._counts)
+        self._counts.clear()
+        return count
+
+    async def clear(self, key: str) -> None:
+        self._counts.pop(key, None)
+
+    def _sweep(self, now: float) -> None:
+        self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
+        self._next_sweep = now + self.SWEEP_EVERY
 
 
 def _limiters(moving_storage: Storage, fixed_storage: Storage) -> Limiters:
