@@ -142,12 +142,14 @@ def settings_with_plex(
     **overrides: Any,
 ) -> Settings:
     """Settings of a MediaNest on `database_url` against the fakes (see `plex_overrides`), quick
-    to give up on them; keyword overrides win."""
+    to give up on a fake made slow; keyword overrides win. A connection to a fake on loopback is
+    refused at once or made at once, but on a busy machine the test's own event loop can wait
+    that long for its turn: the connect timeout leaves room for that."""
     values: dict[str, Any] = {
         "database_url": database_url,
         **plex_overrides(plex_tv_url, server),
-        "http_connect_timeout": 0.5,
-        "http_read_timeout": 0.3,
+        "http_connect_timeout": 5.0,
+        "http_read_timeout": 1.0,
         **overrides,
     }
     return make_settings(**values)

@@ -64,13 +64,19 @@ def request_client_ip(connection: HTTPConnection | Scope, settings: Settings) ->
     host = client[0] if client else None
     if not settings.trusted_proxies:
         # Nobody's X-Forwarded-For is believed: the peer is the client (this is on every request).
-        return client_ip(host, None, ())
+        return _peer(host)
     values = [
         value.decode("latin-1")
         for name, value in scope.get("headers") or ()
         if name.lower() == b"x-forwarded-for"
     ]
     return client_ip(host, ",".join(values) or None, settings.trusted_proxies)
+
+
+@functools.lru_cache(maxsize=4096)
+def _peer(host: str | None) -> str:
+    """`client_ip` of a peer with no proxy believed, for the few peers a server sees."""
+    return client_ip(host, None, ())
 
 
 # Every request parses its peer's address: the few a server sees are parsed once. Bounded, so

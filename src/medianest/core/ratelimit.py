@@ -134,7 +134,11 @@ class RateLimiter:
         Raises `RateLimited` (nothing consumed) when the allowance is spent.
         """
         item = self._item(limit, cost)
-        if not await self._guard(lambda limiters: limiters[limit].hit(item, limit, key, cost=cost)):
+        if self._fallback is None:  # in memory: nothing to fall back from (every request)
+            allowed = await self._limiters[limit].hit(item, limit, key, cost=cost)
+        else:
+            allowed = await self._guard(lambda ls: ls[limit].hit(item, limit, key, cost=cost))
+        if not allowed:
             await self._refuse(limit, key)
 
     async def check(self, limit: LimitName, key: str, *, cost: int = 1) -> None:

@@ -24,6 +24,9 @@ _PURE = "medianest_answer_from_dependencies"
 # Answers `fast_route` keeps per endpoint marked `answers_from_dependencies` (one per caller,
 # for the session check): a few thousand signed-in devices, each a few hundred bytes.
 _KEPT_ANSWERS = 4096
+# Paths whose candidates `RouteIndex` remembers as they are (the app's fixed paths and the ids
+# people open), so most requests skip splitting theirs.
+_KEPT_PATHS = 4096
 
 E = TypeVar("E", bound=Callable[..., Any])
 
@@ -184,6 +187,7 @@ class RouteIndex(BaseRoute):
         self._shallow: dict[str, list[tuple[int, Route]]] = {}
         self._anywhere: list[tuple[int, Route]] = []
         self._candidates: dict[tuple[str | None, str | None], list[Route]] = {}
+        self._by_path: dict[str, list[Route]] = {}
         self._built = False
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
@@ -214,8 +218,8 @@ class RouteIndex(BaseRoute):
 
     def _build(self) -> None:
         for position, route in enumerate(self._routes()):
-            if not isinstance(route, Route) or isinstance(route, PlainRoute):
-                continue  # mounts and the plain routes ahead of the index keep the router's walk
+            if not isinstance(route, Route):
+                continue  # mounts keep the router's walk
             literal = route.path_format.split("{", 1)[0]
             parts = literal.split("/")
             if "{" in route.path_format:
@@ -230,6 +234,14 @@ class RouteIndex(BaseRoute):
         self._built = True
 
     def _candidates_for(self, path: str) -> list[Route]:
+        found = self._by_path.get(path)
+        if found is None:
+            found = self._bucket(path)
+            if len(self._by_path) < _KEPT_PATHS:  # a stranger's many paths only miss this
+                self._by_path[path] = found
+        return found
+
+    def _bucket(self, path: str) -> list[Route]:
         parts = path.split("/", _KEY_DEPTH + 1)
         deep = "/".join(parts[: _KEY_DEPTH + 1]) if len(parts) > _KEY_DEPTH else None
         shallow = "/" + parts[1] if len(parts) > 1 else None
@@ -245,7 +257,6 @@ class RouteIndex(BaseRoute):
 
 
 def index_routes(app: FastAPI) -> None:
-    """Put a `RouteIndex` over the app's routes, after the plain routes that go first."""
-    routes = app.router.routes
-    first = next((i for i, r in enumerate(routes) if not isinstance(r, PlainRoute)), len(routes))
-    routes.insert(first, RouteIndex(lambda: app.router.routes))
+    """Put a `RouteIndex` over the app's routes, ahead of them all (the plain routes that go
+    first are first in its buckets too)."""
+    app.router.routes.insert(0, RouteIndex(lambda: app.router.routes))

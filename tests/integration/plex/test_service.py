@@ -154,8 +154,8 @@ def settings_for(
             "plex_url": fake.url,
             "plex_token": OWNER_TOKEN,
             "youtube_dir": Path("/data/youtube"),
-            "http_connect_timeout": 0.5,
-            "http_read_timeout": 0.3,
+            "http_connect_timeout": 5.0,
+            "http_read_timeout": 1.0,
             **overrides,
         }
         return make_settings(**values)
