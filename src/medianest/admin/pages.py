@@ -1,5 +1,5 @@
 """The administrators' pages: users and the audit log, the Admin entry and the administrators'
-sub-navigation (whose Plex-server page is Plex's).
+sub-navigation (listing the pages every domain registered as `AdminPage`).
 
 The users page lists and manages accounts through the JSON API from `static/js/users.js`.
 """
@@ -20,7 +20,14 @@ from medianest.auth.account import RESET_TTL
 from medianest.auth.sessions import Principal
 from medianest.core.deps import DbSession
 from medianest.core.routing import attach
-from medianest.web.extensions import HomeCard, HomeContext, LayoutPart, NavEntry, SetupStep
+from medianest.web.extensions import (
+    AdminPage,
+    HomeCard,
+    HomeContext,
+    LayoutPart,
+    NavEntry,
+    SetupStep,
+)
 from medianest.web.humanize import duration
 from medianest.web.shell import PageRoute, Web, WebShell
 from medianest.web.viewer import AdminViewer, PageRedirect
@@ -122,6 +129,8 @@ async def audit_log(
 
 
 ADMIN = NavEntry("admin", "Admin", "/admin", "admin", order=100, admin_only=True)
+AUDIT_LOG_PAGE = AdminPage("Audit log", "/admin/audit-log", order=10)
+USERS_PAGE = AdminPage("Users", "/admin/users", order=90)
 ADMIN_CARD = HomeCard(
     "admin",
     "Administration",
@@ -158,6 +167,7 @@ def install_admin_pages(app: FastAPI, web: WebShell) -> None:
     """The users and audit-log pages, and what administration adds to the shell."""
     web.add_domain("admin", Path(__file__).parent)
     web.extensions.add_nav(ADMIN)
+    web.extensions.add_admin_pages(AUDIT_LOG_PAGE, USERS_PAGE)
     web.extensions.add_home_cards(_cards)
     web.extensions.add_setup_steps(30, _setup_steps)
     # The administrators' sub-navigation on every /admin/ page.

@@ -90,6 +90,7 @@ class WebShell:
         )
         env.globals["static"] = self.assets.url
         env.globals["ready"] = self.extensions.has_pages
+        env.globals["admin_pages"] = self.extensions.admin_pages
         env.filters["relative_time"] = humanize.relative_time
         env.filters["initials"] = humanize.initials
         env.filters["avatar_colour"] = humanize.avatar_colour
