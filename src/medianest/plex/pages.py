@@ -331,6 +331,7 @@ async def search(
             "plex/search.html",
             viewer,
             title="Search",
+            own_search=True,
             query="",
             stale=None,
         )
@@ -342,6 +343,7 @@ async def search(
         "plex/search.html",
         viewer,
         title=f"Search: {query}" + (f" (page {page})" if page > 1 else ""),
+        own_search=True,
         query=query,
         cards=[card(i, with_kind=True) for i in results.items],
         total=results.total_size,

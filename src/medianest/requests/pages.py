@@ -137,7 +137,16 @@ async def requests_home(
     title = f"Requests: {query}" if query else "Requests"
     if down:
         context["recent"] = await _recent(session, mine, viewer)
-    return web.render(request, "requests/requests.html", viewer, title=title, down=down, **context)
+    # Its search finds what to ask for: the header's library search would be a second box.
+    return web.render(
+        request,
+        "requests/requests.html",
+        viewer,
+        title=title,
+        own_search=True,
+        down=down,
+        **context,
+    )
 
 
 def _href(query: str, page: int) -> str:
