@@ -1,5 +1,6 @@
-"""The administrators' pages: users and the audit log, the Admin entry and the administrators'
-sub-navigation (listing the pages every domain registered as `AdminPage`).
+"""The administrators' pages: users (with the columns other domains add, `admin.facts`) and the
+audit log, the Admin entry and the administrators' sub-navigation (listing the pages every domain
+registered as `AdminPage`).
 
 The users page lists and manages accounts through the JSON API from `static/js/users.js`.
 """
@@ -77,7 +78,9 @@ async def admin_home(viewer: AdminViewer) -> Response:
 
 
 @router.get("/admin/users")
-async def users(request: Request, viewer: AdminViewer, web: Web) -> Response:
+async def users(
+    request: Request, viewer: AdminViewer, web: Web, admin: AdminServiceDep
+) -> Response:
     # The list itself is fetched by the page script; the address only presets its controls, and
     # a value the list does not know falls back to the default.
     query = request.query_params
@@ -96,6 +99,8 @@ async def users(request: Request, viewer: AdminViewer, web: Web) -> Response:
         status=choice("status", USER_STATUSES),
         sort=choice("sort", USER_SORTS) or USER_SORTS[0],
         reset_valid=duration(RESET_TTL),
+        # The columns other domains add; the script fills them from each user's `facts`.
+        fact_columns=admin.user_facts,
     )
 
 
