@@ -116,7 +116,13 @@ def build_services(settings: Settings) -> Services:
     admin = build_admin(platform, auth)
     overseerr_upstream = build_overseerr_upstream(platform)
     requests = build_requests(
-        platform, overseerr_upstream, connections.connections, auth, plex, notifications.service
+        platform,
+        overseerr_upstream,
+        connections.connections,
+        auth,
+        plex,
+        admin,
+        notifications.service,
     )
     return Services(
         platform=platform,

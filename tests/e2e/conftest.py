@@ -31,7 +31,9 @@ from playwright.sync_api import (
 
 from medianest.app import create_app
 from medianest.auth.models import User
+from medianest.requests.models import MediaRequest
 from tests.conftest import SettingsFactory
+from tests.factories.requests import make_request
 from tests.factories.users import make_user
 from tests.support.plex import plex_fakes
 from tests.support.server import serve
@@ -177,6 +179,13 @@ def add_user(site: Site, **fields: Any) -> User:
     # Playwright's event loop holds this thread, so the database is written from another one.
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(lambda: asyncio.run(make_user(site.database_url, **fields))).result()
+
+
+def add_request(site: Site, user_id: uuid.UUID, **fields: Any) -> MediaRequest:
+    """A request written straight into the site's database (`make_request`'s keywords)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        made = pool.submit(lambda: asyncio.run(make_request(site.database_url, user_id, **fields)))
+        return made.result()
 
 
 def screenshot(page: Page, name: str) -> Path:

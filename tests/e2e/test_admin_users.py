@@ -1,7 +1,7 @@
 """An administrator manages accounts from /admin/users: finds people as they type, filters and
 pages the list, suspends someone (who is then signed out and cannot sign in), hands out a password
 reset link, deletes an account after saying what goes, and is never offered to demote, suspend or
-delete themself."""
+delete themself. Each row says how many requests the person made."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ import re
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
+from medianest.requests.models import RequestStatus
 from tests.e2e.conftest import (
     MOBILE,
     ContextFactory,
     Site,
+    add_request,
     add_user,
     api,
     horizontal_overflow,
@@ -138,6 +140,35 @@ def test_the_admin_finds_people_as_they_type_and_filters_the_list(
     expect(_row(small, "alice").get_by_role("button", name="Manage alice")).to_be_visible()
     assert horizontal_overflow(small) <= 0, "/admin/users scrolls sideways at 375 px"
     screenshot(small, "admin-users-light-mobile")
+
+
+def test_each_row_says_how_many_requests_the_person_made(
+    new_context: ContextFactory, site: Site
+) -> None:
+    alice = add_user(site, username="alice")
+    add_user(site, username="bob")
+    add_request(site, alice.id)
+    add_request(site, alice.id, status=RequestStatus.AVAILABLE)
+    admin = new_context()
+    set_up_admin(admin)
+    page = _users_page(admin)
+
+    expect(page.get_by_role("columnheader", name="Requests")).to_be_visible()
+    counts = _row(page, "alice").locator('td[data-label="Requests"] span')
+    expect(counts).to_have_text(["2", "1 open"])
+    expect(_row(page, "bob").locator('td[data-label="Requests"]')).to_have_text("None")
+    assert horizontal_overflow(page) <= 0, "/admin/users scrolls sideways on a desktop"
+
+    # On a phone each user is a card: the count comes with its label.
+    phone = new_context(MOBILE)
+    sign_in(phone)
+    small = _users_page(phone)
+    cell = _row(small, "alice").locator('td[data-label="Requests"]')
+    expect(cell).to_be_visible()
+    label = cell.evaluate("cell => getComputedStyle(cell, '::before').content")
+    assert label == '"Requests"'
+    assert horizontal_overflow(small) <= 0, "/admin/users scrolls sideways at 375 px"
+    screenshot(small, "admin-users-requests-mobile")
 
 
 def test_the_list_comes_in_pages(new_context: ContextFactory, site: Site) -> None:

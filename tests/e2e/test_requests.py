@@ -1,6 +1,7 @@
 """Requests in the browser, against the fake Overseerr: an administrator connects it and gets
 the webhook's values; members search as they type, ask for a movie from its poster and for two
 seasons of a show from its page, follow someone else's request, and cancel one in My requests.
+The Requests page has one search box, its own (the library's pages keep the header's).
 
 Posters come from TMDB, which this machine cannot reach: each must become a frame with its title,
 never the browser's broken-image mark."""
@@ -27,6 +28,9 @@ from tests.e2e.conftest import (
 )
 from tests.factories.users import PASSWORD
 from tests.fakes.overseerr import REQUEST, FakeOverseerr
+from tests.fakes.plex_server import OWNER_TOKEN, FakePlexServer
+from tests.fakes.plex_tv import FakePlexTv
+from tests.support.plex import fresh, plex_overrides
 
 pytestmark = pytest.mark.browser
 
@@ -152,6 +156,50 @@ class TestConnecting:
         expect(small.locator("[data-webhook]")).to_be_visible()
         assert horizontal_overflow(small) <= 0, "/admin/requests/service scrolls sideways at 375 px"
         screenshot(small, "admin-requests-service-mobile")
+
+
+class TestOneSearchBox:
+    @pytest.fixture
+    def site(
+        self,
+        make_site: SiteFactory,
+        overseerr: FakeOverseerr,
+        plex_fakes: tuple[FakePlexTv, FakePlexServer],
+    ) -> Site:
+        """Plex connected as well, so the library pages have their header search."""
+        plex_tv, server = plex_fakes
+        fresh(server)
+        fresh(plex_tv).add_account(OWNER_TOKEN, id=1, username="owner")
+        return make_site(
+            **plex_overrides(plex_tv.url, server),
+            overseerr_url=overseerr.url,
+            overseerr_api_key=overseerr.api_key,
+        )
+
+    def test_the_requests_page_has_only_its_own_search_and_the_library_keeps_the_header_one(
+        self, new_context: ContextFactory
+    ) -> None:
+        context = new_context(WIDE)
+        set_up_admin(context)
+        page = context.new_page()
+
+        page.goto("/requests")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Requests")
+        expect(page.get_by_role("search")).to_have_count(1)
+        expect(page.locator("input[type=search]")).to_have_count(1)
+        expect(page.get_by_role("link", name="Skip to search")).to_have_count(0)
+        page.keyboard.press("/")
+        expect(page.get_by_label("Movie or show to look for")).to_be_focused()
+
+        page.goto("/library")
+        expect(page.get_by_role("heading", level=1)).to_have_text("Movies")
+        expect(page.get_by_role("combobox", name="Search the library")).to_be_visible()
+        expect(page.get_by_role("link", name="Skip to search")).to_have_count(1)
+
+        # The library's own search page, likewise, shows its box alone.
+        page.goto("/search")
+        expect(page.get_by_role("search")).to_have_count(1)
+        expect(page.locator("input[type=search]")).to_have_count(1)
 
 
 def test_members_request_follow_and_cancel(

@@ -1,5 +1,6 @@
-"""The administrators' pages: users and the audit log, the Admin entry and the administrators'
-sub-navigation (whose Plex-server page is Plex's).
+"""The administrators' pages: users (with the columns other domains add, `admin.facts`) and the
+audit log, the Admin entry and the administrators' sub-navigation (listing the pages every domain
+registered as `AdminPage`).
 
 The users page lists and manages accounts through the JSON API from `static/js/users.js`.
 """
@@ -20,7 +21,14 @@ from medianest.auth.account import RESET_TTL
 from medianest.auth.sessions import Principal
 from medianest.core.deps import DbSession
 from medianest.core.routing import attach
-from medianest.web.extensions import HomeCard, HomeContext, LayoutPart, NavEntry, SetupStep
+from medianest.web.extensions import (
+    AdminPage,
+    HomeCard,
+    HomeContext,
+    LayoutPart,
+    NavEntry,
+    SetupStep,
+)
 from medianest.web.humanize import duration
 from medianest.web.shell import PageRoute, Web, WebShell
 from medianest.web.viewer import AdminViewer, PageRedirect
@@ -70,7 +78,9 @@ async def admin_home(viewer: AdminViewer) -> Response:
 
 
 @router.get("/admin/users")
-async def users(request: Request, viewer: AdminViewer, web: Web) -> Response:
+async def users(
+    request: Request, viewer: AdminViewer, web: Web, admin: AdminServiceDep
+) -> Response:
     # The list itself is fetched by the page script; the address only presets its controls, and
     # a value the list does not know falls back to the default.
     query = request.query_params
@@ -89,6 +99,8 @@ async def users(request: Request, viewer: AdminViewer, web: Web) -> Response:
         status=choice("status", USER_STATUSES),
         sort=choice("sort", USER_SORTS) or USER_SORTS[0],
         reset_valid=duration(RESET_TTL),
+        # The columns other domains add; the script fills them from each user's `facts`.
+        fact_columns=admin.user_facts,
     )
 
 
@@ -122,6 +134,8 @@ async def audit_log(
 
 
 ADMIN = NavEntry("admin", "Admin", "/admin", "admin", order=100, admin_only=True)
+AUDIT_LOG_PAGE = AdminPage("Audit log", "/admin/audit-log", order=10)
+USERS_PAGE = AdminPage("Users", "/admin/users", order=90)
 ADMIN_CARD = HomeCard(
     "admin",
     "Administration",
@@ -158,6 +172,7 @@ def install_admin_pages(app: FastAPI, web: WebShell) -> None:
     """The users and audit-log pages, and what administration adds to the shell."""
     web.add_domain("admin", Path(__file__).parent)
     web.extensions.add_nav(ADMIN)
+    web.extensions.add_admin_pages(AUDIT_LOG_PAGE, USERS_PAGE)
     web.extensions.add_home_cards(_cards)
     web.extensions.add_setup_steps(30, _setup_steps)
     # The administrators' sub-navigation on every /admin/ page.

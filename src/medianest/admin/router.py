@@ -8,8 +8,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from medianest.admin.schemas import AdminUserRead, AuditEntryRead, ResetLinkRead, UserUpdate
-from medianest.admin.service import AdminService, ManagedUser, UserSort
+from medianest.admin.schemas import (
+    AdminUserRead,
+    AuditEntryRead,
+    ResetLinkRead,
+    UserFactRead,
+    UserUpdate,
+)
+from medianest.admin.service import AdminService, UserEntry, UserSort
 from medianest.auth.deps import AdminUser, ClientDep
 from medianest.auth.views import user_read
 from medianest.core.deps import DbSession
@@ -34,14 +40,18 @@ def _meta(page: int, page_size: int, total: int) -> PageMeta:
     )
 
 
-def _admin_user(managed: ManagedUser) -> AdminUserRead:
-    user = managed.user
+def _admin_user(entry: UserEntry) -> AdminUserRead:
+    user = entry.managed.user
     return AdminUserRead(
         **user_read(user).model_dump(),
         status=user.status,
         created_at=user.created_at,
         last_login_at=user.last_login_at,
-        last_seen_at=managed.last_seen_at,
+        last_seen_at=entry.managed.last_seen_at,
+        facts={
+            key: UserFactRead(text=fact.text, note=fact.note, data=dict(fact.data))
+            for key, fact in entry.facts.items()
+        },
     )
 
 
@@ -57,7 +67,7 @@ async def list_users(
     status: Literal["active", "suspended"] | None = None,
     sort: UserSort = "username",
 ) -> Envelope[list[AdminUserRead]]:
-    users, total = await admin.users.list_users(
+    users, total = await admin.list_users(
         session, page=page, page_size=page_size, search=search, role=role, status=status, sort=sort
     )
     return Envelope(data=[_admin_user(u) for u in users], meta=_meta(page, page_size, total))
@@ -72,7 +82,7 @@ async def update_user(
     admin: AdminServiceDep,
     client: ClientDep,
 ) -> Envelope[AdminUserRead]:
-    user = await admin.users.update_user(
+    user = await admin.update_user(
         session,
         principal,
         user_id,

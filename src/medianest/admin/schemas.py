@@ -8,8 +8,15 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from medianest.admin.facts import FactValue
 from medianest.auth.schemas import UserRead
 from medianest.core.schemas import ApiModel, RequestModel
+
+
+class UserFactRead(ApiModel):
+    text: str
+    note: str | None
+    data: dict[str, FactValue]
 
 
 class AdminUserRead(UserRead):
@@ -18,6 +25,8 @@ class AdminUserRead(UserRead):
     last_login_at: datetime | None
     # The latest use of any of the user's sign-ins; a remembered device keeps it current.
     last_seen_at: datetime | None
+    # What other domains say of the user, by their key (`admin.facts`): `requests` for instance.
+    facts: dict[str, UserFactRead]
 
 
 class UserUpdate(RequestModel):

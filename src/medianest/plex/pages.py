@@ -52,7 +52,7 @@ from medianest.plex.deps import PlexServiceDep
 from medianest.plex.home import setup_steps
 from medianest.plex.schemas import ItemDetail, Library, LibraryItem
 from medianest.plex.service import MAX_QUERY_LENGTH, ItemOrder, PlexService
-from medianest.web.extensions import HomeCard, LayoutPart, NavEntry, NotConnectedPage
+from medianest.web.extensions import AdminPage, HomeCard, LayoutPart, NavEntry, NotConnectedPage
 from medianest.web.shell import PageRoute, Web, WebShell, opens_plex_window
 from medianest.web.viewer import AdminViewer, SignedInViewer, Viewer
 
@@ -331,6 +331,7 @@ async def search(
             "plex/search.html",
             viewer,
             title="Search",
+            own_search=True,
             query="",
             stale=None,
         )
@@ -342,6 +343,7 @@ async def search(
         "plex/search.html",
         viewer,
         title=f"Search: {query}" + (f" (page {page})" if page > 1 else ""),
+        own_search=True,
         query=query,
         cards=[card(i, with_kind=True) for i in results.items],
         total=results.total_size,
@@ -371,6 +373,7 @@ async def plex_connection(
 
 
 LIBRARY = NavEntry("library", "Library", "/library", "library", order=10)
+PLEX_SERVER_PAGE = AdminPage("Plex server", CONNECT_PATH, order=20)
 LIBRARY_CARD = HomeCard(
     "library",
     "Browse the library",
@@ -399,6 +402,7 @@ def install_plex_pages(app: FastAPI, web: WebShell) -> None:
     web.add_domain("plex", Path(__file__).parent)
     extensions = web.extensions
     extensions.add_nav(LIBRARY)
+    extensions.add_admin_pages(PLEX_SERVER_PAGE)
     extensions.add_home_cards(_cards)
     extensions.add_setup_steps(20, setup_steps)
     # The library search in every signed-in page's header.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from medianest.admin.domain import Admin
 from medianest.auth.domain import Auth
 from medianest.connections.service import ConnectionChanged, Connections
 from medianest.core.domain import Domain
@@ -26,6 +27,7 @@ from medianest.requests.router import router
 from medianest.requests.service import RequestService
 from medianest.requests.states import TitleStates
 from medianest.requests.sync import RequestSync
+from medianest.requests.user_facts import request_facts
 from medianest.requests.webhook_router import router as webhook_router
 from medianest.requests.webhooks import OverseerrWebhooks
 
@@ -47,9 +49,11 @@ def build_requests(
     connections: Connections,
     auth: Auth,
     plex: Plex,
+    admin: Admin,
     notifier: Notifier | None = None,
 ) -> Requests:
-    """`notifier` tells requesters and followers when their requests move on."""
+    """`notifier` tells requesters and followers when their requests move on; `admin` lists
+    how many requests each user made."""
     connection = OverseerrConnectionService(
         settings=platform.settings,
         db=platform.db,
@@ -61,6 +65,7 @@ def build_requests(
     )
     overseerr = OverseerrService(cache=platform.cache, connection=connection)
     mine = MyRequests(auth.users)
+    admin.service.add_user_facts(request_facts(mine))
     changes = StatusChanges(notifier)
     service = RequestService(
         db=platform.db,

@@ -1,5 +1,6 @@
 """`MyRequests`: a person's own and followed requests (admins: everyone's), one request's
-history, and the changes they may make: cancel their own pending one, follow and unfollow.
+history, and the changes they may make: cancel their own pending one, follow and unfollow; and
+how many requests each of a page of users made, for administrators.
 
 Ownership is in every query: another user's request is simply not found (404), whether it is
 read, cancelled or followed by its id. Ids of other people's requests are never shown (search
@@ -9,12 +10,12 @@ gives only a state), so following goes through asking for the title, or an id on
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import structlog
-from sqlalchemy import ColumnElement, delete, exists, func, or_, select
+from sqlalchemy import ColumnElement, case, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medianest.auth.directory import UserDirectory
@@ -31,6 +32,7 @@ log = structlog.get_logger(__name__)
 
 Scope = Literal["mine", "following", "all"]
 Sort = Literal["newest", "oldest", "title"]
+_OPEN = [s.value for s in RequestStatus if s.open and s != RequestStatus.SUBMITTING]
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,13 @@ class Listed:
     request: MediaRequest
     requested_by: str
     following: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RequestCounts:
+    total: int
+    open: int
+    """Of `total`, those still on their way to Plex."""
 
 
 class MyRequests:
@@ -149,6 +158,24 @@ class MyRequests:
         if waiting:
             raise OthersWaiting()
         return request
+
+    async def counts_for(
+        self, session: AsyncSession, user_ids: Collection[uuid.UUID]
+    ) -> dict[uuid.UUID, RequestCounts]:
+        """How many requests each of these users made themself (followed ones are someone
+        else's), and how many of them are open; one grouped query. A request still being sent
+        counts once it is, as it shows in their list only then."""
+        ids = set(user_ids)
+        if not ids:
+            return {}
+        is_open = MediaRequest.status.in_(_OPEN)
+        rows = await session.execute(
+            select(MediaRequest.user_id, func.count(), func.count(case((is_open, 1))))
+            .where(MediaRequest.user_id.in_(ids), MediaRequest.status != RequestStatus.SUBMITTING)
+            .group_by(MediaRequest.user_id)
+        )
+        found = {user_id: RequestCounts(total, open_) for user_id, total, open_ in rows}
+        return {user_id: found.get(user_id, RequestCounts(0, 0)) for user_id in ids}
 
     async def _visible(
         self, session: AsyncSession, user: Principal, request_id: uuid.UUID

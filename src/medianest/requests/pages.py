@@ -34,7 +34,7 @@ from medianest.requests.home import setup_steps
 from medianest.requests.mine import MyRequests
 from medianest.requests.schemas import MAX_QUERY, MediaType, TitleRead
 from medianest.requests.views import request_read
-from medianest.web.extensions import HomeCard, NavEntry, NotConnectedPage
+from medianest.web.extensions import AdminPage, HomeCard, NavEntry, NotConnectedPage
 from medianest.web.shell import PageRoute, Web, WebShell
 from medianest.web.viewer import AdminViewer, SignedInViewer, Viewer
 
@@ -137,7 +137,16 @@ async def requests_home(
     title = f"Requests: {query}" if query else "Requests"
     if down:
         context["recent"] = await _recent(session, mine, viewer)
-    return web.render(request, "requests/requests.html", viewer, title=title, down=down, **context)
+    # Its search finds what to ask for: the header's library search would be a second box.
+    return web.render(
+        request,
+        "requests/requests.html",
+        viewer,
+        title=title,
+        own_search=True,
+        down=down,
+        **context,
+    )
 
 
 def _href(query: str, page: int) -> str:
@@ -295,6 +304,10 @@ async def overseerr_connection(
 
 
 REQUESTS = NavEntry("requests", "Requests", "/requests", "requests", order=20)
+ADMIN_PAGES = (
+    AdminPage("Requests", ADMIN_REQUESTS_PATH, order=30),
+    AdminPage("Requests service", CONNECT_PATH, order=40),
+)
 REQUESTS_CARD = HomeCard(
     "requests",
     "Request a movie or show",
@@ -324,6 +337,7 @@ def install_requests_pages(app: FastAPI, web: WebShell) -> None:
     web.add_domain("requests", FolderPath(__file__).parent)
     extensions = web.extensions
     extensions.add_nav(REQUESTS)
+    extensions.add_admin_pages(*ADMIN_PAGES)
     extensions.add_home_cards(_home_cards)
     # After Plex's steps: requests are asked for as the people Plex signs in.
     extensions.add_setup_steps(25, setup_steps)

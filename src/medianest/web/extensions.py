@@ -1,5 +1,5 @@
-"""What a domain adds to the shell: navigation entries, Home's cards and setup steps, parts of the
-signed-in layout, and how its "not connected" page reads.
+"""What a domain adds to the shell: navigation entries, the administrators' pages, Home's cards
+and setup steps, parts of the signed-in layout, and how its "not connected" page reads.
 
 The shell renders these and knows nothing else of the domains. Entries are placed by `order`
 (lower first): Home is 0 and Help 80, so a domain picks where it sits between them.
@@ -27,6 +27,16 @@ class NavEntry:
     icon: str
     order: int
     admin_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AdminPage:
+    """An entry of the administrators' sub-navigation, shown on every /admin/ page; placed by
+    `order` too (the audit log is 10, the users 90)."""
+
+    label: str
+    href: str
+    order: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,6 +151,7 @@ class Extensions:
 
     def __init__(self) -> None:
         self._nav: list[NavEntry] = []
+        self._admin_pages: list[AdminPage] = []
         self._cards: list[HomeCards] = []
         self._steps: list[tuple[int, SetupSteps]] = []
         self._parts: list[LayoutPart] = []
@@ -149,6 +160,10 @@ class Extensions:
     def add_nav(self, *entries: NavEntry) -> None:
         self._nav.extend(entries)
         self._nav.sort(key=lambda e: e.order)
+
+    def add_admin_pages(self, *pages: AdminPage) -> None:
+        self._admin_pages.extend(pages)
+        self._admin_pages.sort(key=lambda p: p.order)
 
     def add_home_cards(self, cards: HomeCards) -> None:
         self._cards.append(cards)
@@ -166,6 +181,9 @@ class Extensions:
 
     def navigation(self, user: Principal | None) -> list[NavEntry]:
         return [entry for entry in self._nav if visible(entry, user)]
+
+    def admin_pages(self) -> list[AdminPage]:
+        return list(self._admin_pages)
 
     def has_pages(self, key: str) -> bool:
         """Whether the part named `key` has its pages (the Help page mentions only those)."""

@@ -90,6 +90,7 @@ class WebShell:
         )
         env.globals["static"] = self.assets.url
         env.globals["ready"] = self.extensions.has_pages
+        env.globals["admin_pages"] = self.extensions.admin_pages
         env.filters["relative_time"] = humanize.relative_time
         env.filters["initials"] = humanize.initials
         env.filters["avatar_colour"] = humanize.avatar_colour
@@ -113,8 +114,11 @@ class WebShell:
         *,
         title: str,
         status_code: int = 200,
+        own_search: bool = False,
         **context: Any,
     ) -> Response:
+        """`own_search`: the page has a search box of its own, so the layout leaves out the one
+        of every page (the header's library search and its skip link): one box to type in."""
         user = viewer.user if viewer else None
         response = self.templates.TemplateResponse(
             request,
@@ -126,6 +130,7 @@ class WebShell:
                 "layout_parts": self.extensions.layout_parts(user),
                 "theme": theme_of(request),
                 "path": request.url.path,
+                "own_search": own_search,
                 **context,
             },
             status_code=status_code,

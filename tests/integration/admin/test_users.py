@@ -5,8 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from medianest.auth.models import Role
+from medianest.requests.models import RequestStatus
+from tests.factories.requests import make_request
 from tests.factories.users import PASSWORD, make_user
 from tests.integration.auth.conftest import bearer, csrf, sign_in
+from tests.integration.web.conftest import PAGE
 from tests.support.app import Started
 
 
@@ -128,6 +131,51 @@ class TestUsers:
         assert bad_id.status_code == bad_role.status_code == bad_page.status_code == 400
         assert bad_role.json()["error"]["details"][0]["field"] == "role"
         assert bad_page.json()["error"]["details"][0]["field"] == "pageSize"
+
+
+class TestRequestCounts:
+    """Each user's requests, as the users page shows them in its Requests column."""
+
+    async def test_an_admin_sees_how_many_requests_each_user_made_and_how_many_are_open(
+        self, admin: Any, database_url: str
+    ) -> None:
+        alice = await make_user(database_url, username="alice")
+        bob = await make_user(database_url, username="bob")
+        await make_user(database_url, username="carol")
+        for status in (RequestStatus.PENDING, RequestStatus.PROCESSING, RequestStatus.AVAILABLE):
+            await make_request(database_url, alice.id, status=status)
+        # Being sent to Overseerr still: not a request of hers until it is sent.
+        await make_request(database_url, alice.id, status=RequestStatus.SUBMITTING)
+        # Bob follows alice's request: it is hers, not his.
+        await make_request(
+            database_url, alice.id, status=RequestStatus.APPROVED, followed_by=(bob.id,)
+        )
+        await make_request(database_url, bob.id, status=RequestStatus.DECLINED, media_type="tv")
+
+        page = await admin.get("/admin/users", headers=PAGE)
+        listed = (await admin.get("/api/v1/admin/users")).json()["data"]
+
+        assert '<th scope="col" data-fact="requests">Requests</th>' in page.text
+        shown = {u["username"]: u["facts"]["requests"] for u in listed}
+        assert shown == {
+            "admin": {"text": "None", "note": None, "data": {"total": 0, "open": 0}},
+            "alice": {"text": "4", "note": "3 open", "data": {"total": 4, "open": 3}},
+            "bob": {"text": "1", "note": "none open", "data": {"total": 1, "open": 0}},
+            "carol": {"text": "None", "note": None, "data": {"total": 0, "open": 0}},
+        }
+
+    async def test_a_changed_user_keeps_their_counts_in_the_answer(
+        self, admin: Any, database_url: str
+    ) -> None:
+        dave = await make_user(database_url, username="dave")
+        await make_request(database_url, dave.id)
+
+        changed = await admin.patch(
+            f"/api/v1/admin/users/{dave.id}", json={"role": "admin"}, headers=csrf(admin)
+        )
+
+        shown = changed.json()["data"]["facts"]["requests"]
+        assert (shown["text"], shown["note"]) == ("1", "1 open")
 
 
 class TestAuditLog:

@@ -8,6 +8,7 @@ import time
 import jwt
 import pytest
 
+from medianest.web.extensions import AdminPage
 from tests.integration.web.conftest import (
     ADMIN_PASSWORD,
     MEMBER_PASSWORD,
@@ -150,6 +151,44 @@ class TestRoles:
         assert audit.status_code == 200
         assert "changed their password" in audit.text
         assert "1 entry" in audit.text
+
+
+def _sub_nav(html: str) -> list[tuple[str, str]]:
+    """The administrators' sub-navigation: each entry's label and address, in order."""
+    nav = re.search(r'<nav class="sub-nav" aria-label="Administration">(.*?)</nav>', html, re.S)
+    assert nav, "the page has the administrators' sub-navigation"
+    return [
+        (label, href)
+        for href, label in re.findall(r'<a href="([^"]+)"[^>]*>([^<]+)</a>', nav.group(1))
+    ]
+
+
+class TestAdminSubNavigation:
+    async def test_it_lists_the_pages_of_every_domain_in_order(self, make_app: AppFactory) -> None:
+        async with browse(make_app()) as browser:
+            await browser.set_up_admin()
+            users = await browser.page("/admin/users")
+
+        assert _sub_nav(users.text) == [
+            ("Audit log", "/admin/audit-log"),
+            ("Plex server", "/admin/plex"),
+            ("Requests", "/admin/requests"),
+            ("Requests service", "/admin/requests/service"),
+            ("Users", "/admin/users"),
+        ]
+
+    async def test_a_page_a_domain_registers_is_listed_where_its_order_puts_it(
+        self, make_app: AppFactory
+    ) -> None:
+        app = make_app()
+        app.state.web.extensions.add_admin_pages(AdminPage("Backups", "/admin/backups", order=50))
+        async with browse(app) as browser:
+            await browser.set_up_admin()
+            audit = await browser.page("/admin/audit-log")
+
+        labels = [label for label, _ in _sub_nav(audit.text)]
+        assert labels[-2:] == ["Backups", "Users"]
+        assert ("Backups", "/admin/backups") in _sub_nav(audit.text)
 
 
 class TestSessionRenewal:

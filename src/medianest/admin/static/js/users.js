@@ -16,6 +16,11 @@ const count = panel.querySelector("[data-users-count]");
 const listError = panel.querySelector("[data-users-error]");
 const table = panel.querySelector("[data-users-table]");
 const rows = panel.querySelector("[data-users-rows]");
+// The columns other domains add (their heading names the key of each user's fact).
+const factColumns = [...table.querySelectorAll("th[data-fact]")].map((heading) => ({
+  key: heading.dataset.fact,
+  label: heading.textContent,
+}));
 const empty = panel.querySelector("[data-users-empty]");
 const emptyText = panel.querySelector("[data-users-empty-text]");
 const pager = panel.querySelector("[data-users-pager]");
@@ -164,6 +169,14 @@ function labelled(label, ...content) {
   return cell;
 }
 
+function factCell(user, key, label) {
+  const fact = user.facts[key];
+  if (!fact) return labelled(label, element("span", "muted", "Unknown"));
+  const parts = [element("span", "", fact.text)];
+  if (fact.note) parts.push(element("span", "cell-note", fact.note));
+  return labelled(label, ...parts);
+}
+
 function actionsCell(user) {
   const cell = element("td", "user-actions");
   if (user.id === me) {
@@ -197,6 +210,7 @@ function renderRow(user) {
       user.status === "active" ? badge("Active", "ok") : badge("Suspended", "failed"),
     ),
     labelled("Signs in with", ...methodParts),
+    ...factColumns.map(({ key, label }) => factCell(user, key, label)),
     labelled("Last seen", moment(user.lastSeenAt, "Never")),
     labelled("Created", moment(user.createdAt, "Unknown", day)),
     actionsCell(user),

@@ -100,12 +100,13 @@ for (const img of document.querySelectorAll("img.poster, img.search-thumb")) {
   if (img.complete && img.naturalWidth === 0 && img.getAttribute("src")) replaceBroken(img);
 }
 
-// "/" jumps to the search box, as on most sites with one, unless the person is typing somewhere.
+// "/" jumps to the search box, as on most sites with one, unless the person is typing somewhere:
+// the header's, or the page's own (marked data-page-search) on a page that has one instead.
 document.addEventListener("keydown", (event) => {
   if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) return;
   const target = event.target;
   if (target instanceof HTMLElement && (target.isContentEditable || target.closest("input, textarea, select"))) return;
-  const search = document.querySelector("[data-search] input[type=search], #search-page-q");
+  const search = document.querySelector("[data-search] input[type=search], [data-page-search]");
   if (!search) return;
   event.preventDefault();
   search.focus();
