@@ -1,6 +1,7 @@
 """Requests in the browser, against the fake Overseerr: an administrator connects it and gets
 the webhook's values; members search as they type, ask for a movie from its poster and for two
-seasons of a show from its page, follow someone else's request, and cancel one in My requests.
+seasons of a show from its page, follow someone else's request, and cancel one in My requests;
+when Overseerr's webhook says a title is in Plex, whoever asked or follows sees it and is told.
 The Requests page has one search box, its own (the library's pages keep the header's).
 
 Posters come from TMDB, which this machine cannot reach: each must become a frame with its title,
@@ -12,7 +13,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, ViewportSize, expect
+from playwright.sync_api import BrowserContext, Locator, Page, ViewportSize, expect
 
 from tests.e2e.conftest import (
     MOBILE,
@@ -28,6 +29,7 @@ from tests.e2e.conftest import (
 )
 from tests.factories.users import PASSWORD
 from tests.fakes.overseerr import REQUEST, FakeOverseerr
+from tests.fakes.overseerr.constants import AVAILABLE, REQUEST_APPROVED
 from tests.fakes.plex_server import OWNER_TOKEN, FakePlexServer
 from tests.fakes.plex_tv import FakePlexTv
 from tests.support.plex import fresh, plex_overrides
@@ -57,7 +59,12 @@ def overseerr(overseerr_server: FakeOverseerr) -> FakeOverseerr:
 @pytest.fixture
 def site(make_site: SiteFactory, overseerr: FakeOverseerr) -> Site:
     """MediaNest with the fake Overseerr connected from its settings, and two members."""
-    site = make_site(overseerr_url=overseerr.url, overseerr_api_key=overseerr.api_key)
+    site = make_site(
+        overseerr_url=overseerr.url,
+        overseerr_api_key=overseerr.api_key,
+        # No sync behind a test's back: a request moves on only when a test sends a webhook.
+        overseerr_sync_interval_seconds=0,
+    )
     add_user(site, username="alice", plex_id=ALICE_PLEX)
     add_user(site, username="bob", plex_id=BOB_PLEX)
     return site
@@ -67,6 +74,24 @@ def member(new_context: ContextFactory, name: str, viewport: ViewportSize = WIDE
     context = new_context(viewport)
     sign_in(context, name, PASSWORD)
     return context.new_page()
+
+
+def bell(page: Page) -> Locator:
+    """The header's bell where this screen shows it (the sidebar's, or the top bar's on a phone)."""
+    return page.locator("a[data-bell]:visible")
+
+
+def paste_webhook_into(overseerr: FakeOverseerr, new_context: ContextFactory) -> None:
+    """Give Overseerr's webhook agent the two values the admin's Requests service page shows."""
+    context = new_context(WIDE)
+    set_up_admin(context)
+    admin = context.new_page()
+    admin.goto("/admin/requests/service")
+    webhook = admin.locator("[data-webhook]")
+    overseerr.configure_webhook(
+        webhook.get_by_label("Webhook URL", exact=True).input_value(),
+        webhook.get_by_label("Authorization Header", exact=True).input_value(),
+    )
 
 
 def no_broken_posters(page: Page) -> None:
@@ -352,3 +377,74 @@ def test_an_administrator_approves_and_declines_on_all_requests(
     expect(mine.filter(has_text="Alien: Romulus").locator(".badge")).not_to_have_text(
         "Waiting for approval"
     )
+
+
+def test_a_request_becomes_available_when_overseerrs_webhook_says_so(
+    new_context: ContextFactory, site: Site, overseerr: FakeOverseerr
+) -> None:
+    paste_webhook_into(overseerr, new_context)
+    alice = member(new_context, "alice")
+    alice.goto("/requests?q=alien")
+    romulus = alice.locator('[data-results] [data-title-card][data-name="Alien: Romulus"]')
+    romulus.get_by_role("link", name="Request Alien: Romulus").click()
+    expect(romulus.locator("[data-badge]")).to_have_text("Requested by you")
+    bob = member(new_context, "bob", MOBILE)
+    bob.goto("/requests?q=alien")
+    theirs = bob.locator('[data-title-card][data-name="Alien: Romulus"]')
+    theirs.get_by_role("link", name="Notify me too when Alien: Romulus is available").click()
+    expect(theirs.locator("[data-note]")).to_have_text("You'll be told when it's available.")
+
+    alice.goto("/requests/mine")
+    row = alice.locator("[data-request-id]")
+    badge = row.locator(".request-state .badge")
+    expect(badge).to_have_text("Waiting for approval")
+    # The bell's count is set once it has asked.
+    expect(bell(alice)).to_have_attribute("data-count", "0")
+    expect(bell(alice)).to_have_accessible_name("Notifications")
+    expect(bell(alice).locator("[data-bell-count]")).to_be_hidden()
+
+    # Approved in Overseerr, downloaded, found in Plex: Overseerr's webhook says it is available.
+    (asked,) = overseerr.requests
+    overseerr.set_request_status(asked.id, REQUEST_APPROVED)
+    overseerr.set_media_status(MOVIE, "movie", AVAILABLE)
+    assert overseerr.send_webhook("MEDIA_AVAILABLE", asked.id) == 204
+
+    # Nothing is pushed to an open page: coming back to the tab brings the bell's count, and
+    # opening My requests again the request's new status.
+    alice.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    expect(bell(alice)).to_have_accessible_name("Notifications, 1 unread")
+    alice.goto("/requests/mine")
+    expect(badge).to_have_text("Available")
+    expect(bell(alice)).to_have_accessible_name("Notifications, 1 unread")
+    expect(bell(alice).locator("[data-bell-count]")).to_have_text("1")
+    screenshot(alice, "my-requests-available-wide")
+
+    bell(alice).click()
+    expect(alice).to_have_url(site.at("/notifications"))
+    told = alice.locator("[data-notification]")
+    expect(told.locator(".notification-title a")).to_have_text(["Alien: Romulus is in Plex"])
+    expect(told.locator(".notification-message")).to_have_text(
+        ["Alien: Romulus (2024) is available in Plex. Enjoy!"]
+    )
+    expect(told.locator("[data-unread-badge]")).to_have_count(1)
+    # Opening it marks it read and shows the request's history, the webhook's step last.
+    told.get_by_role("link", name="Alien: Romulus is in Plex").click()
+    expect(alice).to_have_url(re.compile(r"/requests/mine#request-"))
+    history = row.locator(".request-history li")
+    expect(history).to_have_count(2)
+    expect(history.nth(1)).to_contain_text("Available")
+    expect(history.nth(1)).to_contain_text("from Overseerr")
+    expect(bell(alice)).to_have_attribute("data-count", "0")
+    expect(bell(alice)).to_have_accessible_name("Notifications")
+
+    # Bob follows it: he sees it available and is told too.
+    bob.goto("/requests/mine")
+    expect(bob.locator("[data-request-id] .request-state .badge")).to_have_text("Available")
+    expect(bell(bob)).to_have_accessible_name("Notifications, 1 unread")
+    expect(bell(bob).locator("[data-bell-count]")).to_have_text("1")
+    bell(bob).click()
+    expect(bob.locator("[data-notification] .notification-title a")).to_have_text(
+        ["Alien: Romulus is in Plex"]
+    )
+    assert horizontal_overflow(bob) <= 0, "/notifications scrolls sideways at 375 px"
+    screenshot(bob, "notifications-request-available-mobile")

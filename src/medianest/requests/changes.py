@@ -44,14 +44,15 @@ _PROGRESS = [
 ]
 _ENDED = frozenset({RequestStatus.DECLINED, RequestStatus.FAILED})
 
+# After the title: each ends its own sentence, so "Enjoy!" gets no full stop after it.
 _TOLD = {
-    RequestStatus.PENDING: ("is waiting for approval", "info"),
-    RequestStatus.APPROVED: ("was approved", "success"),
-    RequestStatus.PROCESSING: ("was approved and is on its way", "success"),
-    RequestStatus.PARTIALLY_AVAILABLE: ("is partly available in Plex", "success"),
+    RequestStatus.PENDING: ("is waiting for approval.", "info"),
+    RequestStatus.APPROVED: ("was approved.", "success"),
+    RequestStatus.PROCESSING: ("was approved and is on its way.", "success"),
+    RequestStatus.PARTIALLY_AVAILABLE: ("is partly available in Plex.", "success"),
     RequestStatus.AVAILABLE: ("is available in Plex. Enjoy!", "success"),
-    RequestStatus.DECLINED: ("was declined", "warning"),
-    RequestStatus.FAILED: ("could not be downloaded", "warning"),
+    RequestStatus.DECLINED: ("was declined.", "warning"),
+    RequestStatus.FAILED: ("could not be downloaded.", "warning"),
 }
 
 
@@ -212,7 +213,7 @@ def _notice(change: Change, followers: list[uuid.UUID]) -> Notice:
         user_ids=[request.user_id, *followers],
         type="request.available" if available else "request.status",
         title=f"{request.title} {'is in Plex' if available else 'request update'}",
-        message=f"{request.title}{year} {told}.{why}",
+        message=f"{request.title}{year} {told}{why}",
         link=f"/requests/mine#request-{request.id}",
         severity=severity,
         dedup_key=f"request:{request.id}:{status}",
