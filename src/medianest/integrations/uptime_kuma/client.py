@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 import httpx
 import structlog
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from medianest.core.errors import MediaNestError, UpstreamTimeout
 from medianest.core.resilience import Upstream
@@ -43,7 +43,6 @@ from medianest.integrations.uptime_kuma.schemas import Heartbeats, MetricsSnapsh
 
 log = structlog.get_logger(__name__)
 
-M = TypeVar("M", bound=BaseModel)
 A = TypeVar("A")
 T = TypeVar("T")
 
@@ -101,14 +100,14 @@ class UptimeKumaClient:
                     ProbeFailure.STATUS_PAGE_NOT_FOUND, http_status=404, slug=slug
                 ) from None
             raise
-        return await self._parse(response, StatusPage)
+        return await self._parse(response, StatusPage.read)
 
     async def heartbeats(self, slug: str) -> Heartbeats:
         """The latest beats (oldest first) and 24 h uptime of each monitor the page shows.
         Kuma answers an unknown slug with no monitors; `status_page` tells it apart."""
         slug = check_slug(slug)
         response = await self._get(HEARTBEAT.format(slug=slug), slug=slug)
-        return await self._parse(response, Heartbeats)
+        return await self._parse(response, Heartbeats.read)
 
     async def metrics(self) -> MetricsSnapshot:
         """Every monitor's gauges. Raises `MetricsKeyRefused` (probing: `KEY_REFUSED`, or
@@ -200,16 +199,13 @@ class UptimeKumaClient:
         log.warning("uptime_kuma.unexpected_answer", path=path, status=status)
         return UptimeKumaUnexpectedAnswer()
 
-    async def _parse(self, response: httpx.Response, model: type[M]) -> M:
+    async def _parse(self, response: httpx.Response, read: Callable[[bytes], T]) -> T:
         try:
-            return await _off_loop(
-                model.model_validate_json, response.content, len(response.content)
-            )
-        except ValidationError as exc:
+            return await _off_loop(read, response.content, len(response.content))
+        except ValueError as exc:
+            errors = exc.error_count() if isinstance(exc, ValidationError) else None
             log.warning(
-                "uptime_kuma.unreadable_answer",
-                path=response.request.url.path,
-                errors=exc.error_count(),
+                "uptime_kuma.unreadable_answer", path=response.request.url.path, errors=errors
             )
             raise self._failure(ProbeFailure.NOT_UPTIME_KUMA, response) from None
 
