@@ -1,0 +1,1 @@
+"""The Uptime Kuma wire adapter: public status pages, their heartbeats, and `/metrics`."""
