@@ -19,6 +19,7 @@ from medianest.auth.plex_tokens import PlexTokenUnreadable
 from medianest.auth.service import AuthService
 from medianest.auth.sessions import Principal
 from medianest.connections.models import PLEX, ServiceConnection
+from medianest.connections.probe import BadUrl, check_url
 from medianest.connections.service import Connections
 from medianest.core.audit import Actor, AuditService
 from medianest.core.db import Database, utc_now
@@ -26,7 +27,7 @@ from medianest.core.errors import Conflict, ValidationFailed
 from medianest.core.security import EncryptionService
 from medianest.integrations.plex.errors import PlexTvTokenRefused
 from medianest.integrations.plex.tv import PlexAccount, PlexResource, PlexTvClient
-from medianest.plex.probe import BadUrl, PlexProbe, ProbeResult, check_url
+from medianest.plex.probe import PLEX_URL, PlexProbe, PlexProbeResult
 
 log = structlog.get_logger(__name__)
 
@@ -139,7 +140,7 @@ class PlexConnectionService:
 
     async def test_plex(
         self, session: AsyncSession, admin: Principal, *, url: str | None, token: str | None
-    ) -> ProbeResult:
+    ) -> PlexProbeResult:
         """Whether this address and token would work, and if not, why. With neither given,
         the stored connection is tested; a missing token is found as saving would find it."""
         row = await self._store.row(session, PLEX)
@@ -153,9 +154,7 @@ class PlexConnectionService:
             url_to_test = url or stored_url
             token_to_test = token or await self._admin_token(session, admin) or stored_token
         if not url_to_test:
-            raise ValidationFailed.on(
-                "url", "Enter the Plex server's address, like http://192.168.1.20:32400."
-            )
+            raise ValidationFailed.on("url", PLEX_URL.missing)
         if not token_to_test:
             raise ValidationFailed.on("token", _NOTHING_TO_SIGN_IN_WITH)
         return await self._probe.test(url_to_test, token_to_test)
@@ -167,7 +166,7 @@ class PlexConnectionService:
         cannot be a Plex server's or no token to use, and `ConnectionFailed` with the reason
         when the test fails; nothing is saved then."""
         try:
-            address = check_url(url)
+            address = check_url(url, PLEX_URL)
         except BadUrl as exc:
             raise ValidationFailed.on("url", str(exc)) from None
         async with self._db.unit_of_work() as session:
