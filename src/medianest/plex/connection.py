@@ -18,13 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from medianest.auth.plex_tokens import PlexTokenUnreadable
 from medianest.auth.service import AuthService
 from medianest.auth.sessions import Principal
-from medianest.connections.models import PLEX, ServiceConnection
-from medianest.connections.probe import BadUrl, check_url
+from medianest.connections.models import PLEX
+from medianest.connections.probe import BadUrl, ConnectionTestFailed, check_url
 from medianest.connections.service import Connections
 from medianest.core.audit import Actor, AuditService
-from medianest.core.db import Database, utc_now
+from medianest.core.db import Database
 from medianest.core.errors import Conflict, ValidationFailed
-from medianest.core.security import EncryptionService
 from medianest.integrations.plex.errors import PlexTvTokenRefused
 from medianest.integrations.plex.tv import PlexAccount, PlexResource, PlexTvClient
 from medianest.plex.probe import PLEX_URL, PlexProbe, PlexProbeResult
@@ -32,10 +31,7 @@ from medianest.plex.probe import PLEX_URL, PlexProbe, PlexProbeResult
 log = structlog.get_logger(__name__)
 
 
-class ConnectionFailed(ValidationFailed):
-    """The test before saving failed: nothing was saved."""
-
-    code = "CONNECTION_FAILED"
+class ConnectionFailed(ConnectionTestFailed):
     message = "MediaNest could not connect to this Plex server."
 
 
@@ -82,7 +78,6 @@ class PlexConnectionService:
         db: Database,
         connections: Connections,
         probe: PlexProbe,
-        encryption: EncryptionService,
         audit: AuditService,
         plex_tv: PlexTvClient,
         auth: AuthService,
@@ -91,7 +86,6 @@ class PlexConnectionService:
         self._connections = connections
         self._store = connections.store
         self._probe = probe
-        self._encryption = encryption
         self._audit = audit
         self._plex_tv = plex_tv
         self._auth = auth
@@ -179,8 +173,7 @@ class PlexConnectionService:
         result = await self._probe.test(address, chosen)
         if not result.ok:
             log.info("connections.plex_rejected", reason=result.reason)
-            message = result.error or ConnectionFailed.message
-            raise ConnectionFailed.on(result.field or "url", message)
+            raise ConnectionFailed.of(result)
         assert result.machine_identifier is not None
         assert result.name is not None
         options = {
@@ -189,16 +182,9 @@ class PlexConnectionService:
             "machineIdentifier": result.machine_identifier,
         }
         async with self._db.unit_of_work() as session:
-            row = await self._store.row(session, PLEX)
-            if row is None:
-                row = ServiceConnection(name=PLEX)
-                session.add(row)
-            row.url = address
-            row.token_encrypted = self._encryption.encrypt(chosen)
-            row.enabled = True
-            row.options = options
-            row.updated_at = utc_now()
-            row.updated_by = admin.id
+            row = await self._store.save(
+                session, PLEX, url=address, secret=chosen, options=options, by=admin.id
+            )
             await self._audit.record(
                 session,
                 "admin.plex_connected",

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from medianest.auth.sessions import Principal
 from medianest.config import Settings
 from medianest.connections.models import ServiceConnection
-from medianest.connections.probe import BadUrl, check_url
+from medianest.connections.probe import BadUrl, ConnectionTestFailed, check_url
 from medianest.connections.service import Connections
 from medianest.core.audit import Actor, AuditService
 from medianest.core.db import Database, utc_now
@@ -60,10 +60,7 @@ class OverseerrNotConnected(NotConnected):
         )
 
 
-class ConnectionFailed(ValidationFailed):
-    """The test before saving failed: nothing was saved."""
-
-    code = "CONNECTION_FAILED"
+class ConnectionFailed(ConnectionTestFailed):
     message = "MediaNest could not connect to this Overseerr."
 
 
@@ -213,26 +210,18 @@ class OverseerrConnectionService:
         result = await self._probe.test(address, chosen)
         if not result.ok:
             log.info("requests.overseerr_rejected", reason=result.reason)
-            raise ConnectionFailed.on(
-                result.field or "url", result.error or ConnectionFailed.message
-            )
+            raise ConnectionFailed.of(result)
         async with self._db.unit_of_work() as session:
             row = await self._store.row(session, NAME)
-            if row is None:
-                row = ServiceConnection(name=NAME, options={})
-                session.add(row)
-            options = dict(row.options or {})
+            options = dict(row.options or {}) if row is not None else {}
             options.update(version=result.version, flavour=result.flavour)
             if allow_plex_import is not None:
                 options["allowPlexImport"] = allow_plex_import
             if not options.get("webhookSecret") or self._open(options["webhookSecret"]) is None:
                 options["webhookSecret"] = self._encryption.encrypt(_new_secret())
-            row.url = address
-            row.token_encrypted = self._encryption.encrypt(chosen)
-            row.enabled = True
-            row.options = options
-            row.updated_at = utc_now()
-            row.updated_by = admin.id
+            await self._store.save(
+                session, NAME, url=address, secret=chosen, options=options, by=admin.id
+            )
             await self._audit.record(
                 session,
                 "admin.overseerr_connected",
