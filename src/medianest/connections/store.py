@@ -1,4 +1,4 @@
-"""Where the stored connections are read, and kept at hand in each process.
+"""Where the stored connections are read and written, and kept at hand in each process.
 
 Every sign-in check and Plex call asks for the Plex connection, every search of the requests
 pages for Overseerr's, so each process keeps what it read of a connection for a short while
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -25,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from medianest.auth.plex_access import PlexServerConnection
 from medianest.config import Settings
 from medianest.connections.models import PLEX, ServiceConnection
-from medianest.core.db import Database
+from medianest.core.db import Database, utc_now
 from medianest.core.security import DecryptionError, EncryptionService
 
 log = structlog.get_logger(__name__)
@@ -101,6 +102,31 @@ class ConnectionStore:
         except DecryptionError:
             log.warning("connections.token_unreadable", name=row.name)
             return None
+
+    async def save(
+        self,
+        session: AsyncSession,
+        name: str,
+        *,
+        url: str,
+        secret: str,
+        options: Mapping[str, Any],
+        by: uuid.UUID,
+    ) -> ServiceConnection:
+        """Write connection `name` in `session`, made if new, enabled, `secret` sealed, `options`
+        replacing the stored ones. Only for a connection just tested: the caller commits, then
+        calls `Connections.changed(name)`."""
+        row = await self.row(session, name)
+        if row is None:
+            row = ServiceConnection(name=name)
+            session.add(row)
+        row.url = url
+        row.token_encrypted = self._encryption.encrypt(secret)
+        row.enabled = True
+        row.options = dict(options)
+        row.updated_at = utc_now()
+        row.updated_by = by
+        return row
 
     def settings_connection(self) -> PlexServerConnection | None:
         """The connection `MEDIANEST_PLEX_URL` and `MEDIANEST_PLEX_TOKEN` describe, if both set."""

@@ -18,23 +18,20 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from medianest.auth.plex_tokens import PlexTokenUnreadable
 from medianest.auth.service import AuthService
 from medianest.auth.sessions import Principal
-from medianest.connections.models import PLEX, ServiceConnection
+from medianest.connections.models import PLEX
+from medianest.connections.probe import BadUrl, ConnectionTestFailed, check_url
 from medianest.connections.service import Connections
 from medianest.core.audit import Actor, AuditService
-from medianest.core.db import Database, utc_now
+from medianest.core.db import Database
 from medianest.core.errors import Conflict, ValidationFailed
-from medianest.core.security import EncryptionService
 from medianest.integrations.plex.errors import PlexTvTokenRefused
 from medianest.integrations.plex.tv import PlexAccount, PlexResource, PlexTvClient
-from medianest.plex.probe import BadUrl, PlexProbe, ProbeResult, check_url
+from medianest.plex.probe import PLEX_URL, PlexProbe, PlexProbeResult
 
 log = structlog.get_logger(__name__)
 
 
-class ConnectionFailed(ValidationFailed):
-    """The test before saving failed: nothing was saved."""
-
-    code = "CONNECTION_FAILED"
+class ConnectionFailed(ConnectionTestFailed):
     message = "MediaNest could not connect to this Plex server."
 
 
@@ -81,7 +78,6 @@ class PlexConnectionService:
         db: Database,
         connections: Connections,
         probe: PlexProbe,
-        encryption: EncryptionService,
         audit: AuditService,
         plex_tv: PlexTvClient,
         auth: AuthService,
@@ -90,7 +86,6 @@ class PlexConnectionService:
         self._connections = connections
         self._store = connections.store
         self._probe = probe
-        self._encryption = encryption
         self._audit = audit
         self._plex_tv = plex_tv
         self._auth = auth
@@ -139,7 +134,7 @@ class PlexConnectionService:
 
     async def test_plex(
         self, session: AsyncSession, admin: Principal, *, url: str | None, token: str | None
-    ) -> ProbeResult:
+    ) -> PlexProbeResult:
         """Whether this address and token would work, and if not, why. With neither given,
         the stored connection is tested; a missing token is found as saving would find it."""
         row = await self._store.row(session, PLEX)
@@ -153,9 +148,7 @@ class PlexConnectionService:
             url_to_test = url or stored_url
             token_to_test = token or await self._admin_token(session, admin) or stored_token
         if not url_to_test:
-            raise ValidationFailed.on(
-                "url", "Enter the Plex server's address, like http://192.168.1.20:32400."
-            )
+            raise ValidationFailed.on("url", PLEX_URL.missing)
         if not token_to_test:
             raise ValidationFailed.on("token", _NOTHING_TO_SIGN_IN_WITH)
         return await self._probe.test(url_to_test, token_to_test)
@@ -167,7 +160,7 @@ class PlexConnectionService:
         cannot be a Plex server's or no token to use, and `ConnectionFailed` with the reason
         when the test fails; nothing is saved then."""
         try:
-            address = check_url(url)
+            address = check_url(url, PLEX_URL)
         except BadUrl as exc:
             raise ValidationFailed.on("url", str(exc)) from None
         async with self._db.unit_of_work() as session:
@@ -180,8 +173,7 @@ class PlexConnectionService:
         result = await self._probe.test(address, chosen)
         if not result.ok:
             log.info("connections.plex_rejected", reason=result.reason)
-            message = result.error or ConnectionFailed.message
-            raise ConnectionFailed.on(result.field or "url", message)
+            raise ConnectionFailed.of(result)
         assert result.machine_identifier is not None
         assert result.name is not None
         options = {
@@ -190,16 +182,9 @@ class PlexConnectionService:
             "machineIdentifier": result.machine_identifier,
         }
         async with self._db.unit_of_work() as session:
-            row = await self._store.row(session, PLEX)
-            if row is None:
-                row = ServiceConnection(name=PLEX)
-                session.add(row)
-            row.url = address
-            row.token_encrypted = self._encryption.encrypt(chosen)
-            row.enabled = True
-            row.options = options
-            row.updated_at = utc_now()
-            row.updated_by = admin.id
+            row = await self._store.save(
+                session, PLEX, url=address, secret=chosen, options=options, by=admin.id
+            )
             await self._audit.record(
                 session,
                 "admin.plex_connected",

@@ -62,7 +62,6 @@ def build_plex(
         db=platform.db,
         connections=connections,
         probe=PlexProbe(settings, upstream.plex_tv, upstream.servers),
-        encryption=platform.encryption,
         audit=platform.audit,
         plex_tv=upstream.plex_tv,
         auth=auth.service,

@@ -9,13 +9,22 @@ server accepts the token; plex.tv says the token's account owns that server, as 
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import structlog
 
 from medianest.config import Settings
+from medianest.connections.probe import (
+    BROKEN_OFF,
+    BadUrl,
+    ProbeResult,
+    Stopwatch,
+    Told,
+    UrlRules,
+    check_url,
+    wording,
+)
 from medianest.core.errors import UpstreamTimeout, UpstreamUnavailable
 from medianest.integrations.plex.errors import PlexProbeFailed, PlexTvTokenRefused, ProbeFailure
 from medianest.integrations.plex.servers import PlexServers
@@ -23,52 +32,66 @@ from medianest.integrations.plex.tv import PlexTvClient
 
 log = structlog.get_logger(__name__)
 
+PLEX_URL = UrlRules(
+    whose="the Plex server's",
+    example="like http://192.168.1.20:32400",
+    credentials="Plex signs in with the token.",
+)
 
-class BadUrl(ValueError):
-    """The address cannot be a Plex server's; the message says what to change."""
+_TOLD = wording(
+    ProbeFailure,
+    {
+        ProbeFailure.TIMEOUT: Told(
+            "timeout",
+            "url",
+            "The Plex server at {host} did not answer within {timeout:g} seconds. "
+            "Check the address, and that no firewall is in the way.",
+        ),
+        ProbeFailure.UNTRUSTED_CERTIFICATE: Told(
+            "unreachable",
+            "url",
+            "{host} answered, but its HTTPS certificate is not one MediaNest can trust. "
+            "Use the server's plex.direct address, or http:// on the local network.",
+        ),
+        ProbeFailure.UNREACHABLE: Told(
+            "unreachable",
+            "url",
+            "Nothing answered at {host}: the address is wrong, or Plex Media Server is not "
+            "running there. Check the address and port.",
+        ),
+        ProbeFailure.BROKEN_OFF: BROKEN_OFF,
+        ProbeFailure.REDIRECTED: Told(
+            "not_plex",
+            "url",
+            "{host} redirects elsewhere instead of answering like a Plex Media Server. "
+            "Enter the address Plex itself listens on.",
+        ),
+        ProbeFailure.NOT_PLEX: Told(
+            "not_plex",
+            "url",
+            "Something answered at {host}, but it is not a Plex Media Server. "
+            "Check the address and port (Plex listens on 32400 unless changed).",
+        ),
+        ProbeFailure.TOKEN_REFUSED: Told(
+            "token_refused",
+            "token",
+            "The Plex server refused this token. Copy the server owner's token again, "
+            "or link the owner's Plex account and leave the token empty.",
+        ),
+        ProbeFailure.SERVER_ERROR: Told(
+            "server_error",
+            "url",
+            "The Plex server answered with an error (HTTP {status}). "
+            "Check that it has finished starting, then test again.",
+        ),
+    },
+)
 
 
-def check_url(url: str) -> str:
-    """The address without a trailing slash. Raises `BadUrl`."""
-    text = url.strip()
-    example = "like http://192.168.1.20:32400"
-    if not text:
-        raise BadUrl(f"Enter the Plex server's address, {example}.")
-    if any(c.isspace() or ord(c) < 32 for c in text):
-        raise BadUrl("The address cannot contain spaces.")
-    try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError:
-        raise BadUrl(f"This is not a valid address. Enter it {example}.") from None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise BadUrl(f"Start the address with http:// or https://, {example}.")
-    if parts.username is not None or parts.password is not None:
-        raise BadUrl(
-            "Leave the user name and password out of the address: Plex signs in with the token."
-        )
-    if parts.query or parts.fragment or text.endswith(("?", "#")):
-        raise BadUrl("Leave out everything after ? or # in the address.")
-    if port == 0:
-        raise BadUrl("The port must be between 1 and 65535.")
-    return text.rstrip("/")
-
-
-@dataclass(frozen=True, slots=True)
-class ProbeResult:
-    ok: bool
-    latency_ms: int | None = None
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlexProbeResult(ProbeResult):
     name: str | None = None
-    version: str | None = None
     machine_identifier: str | None = None
-    reason: str | None = None
-    error: str | None = None
-    # Which input the failure is about, for the form: `url` or `token`.
-    field: str | None = None
-
-
-def _failed(reason: str, error: str, field: str, latency_ms: int | None = None) -> ProbeResult:
-    return ProbeResult(ok=False, latency_ms=latency_ms, reason=reason, error=error, field=field)
 
 
 class PlexProbe:
@@ -77,27 +100,24 @@ class PlexProbe:
         self._servers = servers
         self._timeout = settings.http_read_timeout
 
-    async def test(self, url: str, token: str) -> ProbeResult:
+    async def test(self, url: str, token: str) -> PlexProbeResult:
         """Never raises for what the server or plex.tv answer: the result says what failed."""
         try:
-            base = check_url(url)
+            base = check_url(url, PLEX_URL)
         except BadUrl as exc:
-            return _failed("bad_url", str(exc), "url")
+            return PlexProbeResult.failed("bad_url", str(exc), "url")
         host = urlsplit(base).netloc
-        latency_ms: int | None = None
         async with self._servers.probing(base) as server:
-            started = time.perf_counter()
+            watch = Stopwatch()
             try:
                 identity = await server.identity()
-                latency_ms = round((time.perf_counter() - started) * 1000)
+                watch.answered()
                 info = await server.server_info(token=token)
             except PlexProbeFailed as exc:
-                if exc.failure.answered and latency_ms is None:
-                    latency_ms = round((time.perf_counter() - started) * 1000)
-                return self._failed(exc, host, latency_ms)
-        found = ProbeResult(
+                return self._failed(exc, host, watch.failed(exc.failure.answered))
+        found = PlexProbeResult(
             ok=True,
-            latency_ms=latency_ms,
+            latency_ms=watch.latency_ms,
             name=info.name,
             version=identity.version or info.version,
             machine_identifier=identity.machine_identifier,
@@ -105,77 +125,25 @@ class PlexProbe:
         refusal = await self._owner_check(token, found)
         return refusal or found
 
-    def _failed(self, exc: PlexProbeFailed, host: str, latency_ms: int | None) -> ProbeResult:
+    def _failed(self, exc: PlexProbeFailed, host: str, latency_ms: int | None) -> PlexProbeResult:
         """What to tell the administrator; `latency_ms` only when the server answered."""
-        failure = exc.failure
-        if not failure.answered:
-            latency_ms = None
-        if failure is ProbeFailure.TIMEOUT:
-            return _failed(
-                "timeout",
-                f"The Plex server at {host} did not answer within {self._timeout:g} seconds. "
-                "Check the address, and that no firewall is in the way.",
-                "url",
-            )
-        if failure is ProbeFailure.UNTRUSTED_CERTIFICATE:
-            return _failed(
-                "unreachable",
-                f"{host} answered, but its HTTPS certificate is not one MediaNest can trust. "
-                "Use the server's plex.direct address, or http:// on the local network.",
-                "url",
-            )
-        if failure is ProbeFailure.UNREACHABLE:
-            return _failed(
-                "unreachable",
-                f"Nothing answered at {host}: the address is wrong, or Plex Media Server is not "
-                "running there. Check the address and port.",
-                "url",
-            )
-        if failure is ProbeFailure.BROKEN_OFF:
-            return _failed(
-                "unreachable",
-                f"The connection to {host} broke off. Check the address (http or https) and port.",
-                "url",
-            )
-        if failure is ProbeFailure.REDIRECTED:
-            return _failed(
-                "not_plex",
-                f"{host} redirects elsewhere instead of answering like a Plex Media Server. "
-                "Enter the address Plex itself listens on.",
-                "url",
-            )
-        if failure is ProbeFailure.NOT_PLEX:
+        if exc.failure is ProbeFailure.NOT_PLEX:
             log.info("connections.not_a_plex_server", status=exc.http_status)
-            return _failed(
-                "not_plex",
-                f"Something answered at {host}, but it is not a Plex Media Server. "
-                "Check the address and port (Plex listens on 32400 unless changed).",
-                "url",
-                latency_ms,
-            )
-        if failure is ProbeFailure.TOKEN_REFUSED:
-            return _failed(
-                "token_refused",
-                "The Plex server refused this token. Copy the server owner's token again, "
-                "or link the owner's Plex account and leave the token empty.",
-                "token",
-                latency_ms,
-            )
-        return _failed(
-            "server_error",
-            f"The Plex server answered with an error (HTTP {exc.http_status}). "
-            "Check that it has finished starting, then test again.",
-            "url",
-            latency_ms,
+        return PlexProbeResult.told(
+            _TOLD[exc.failure],
+            host=host,
+            timeout=self._timeout,
+            status=exc.http_status,
+            latency_ms=latency_ms,
         )
 
-    async def _owner_check(self, token: str, server: ProbeResult) -> ProbeResult | None:
+    async def _owner_check(self, token: str, server: PlexProbeResult) -> PlexProbeResult | None:
         """A failed result when plex.tv does not confirm the token's account owns `server`."""
         try:
             account = await self._plex_tv.get_account(token)
             resources = await self._plex_tv.get_resources(token)
         except PlexTvTokenRefused:
-            return _failed(
+            return PlexProbeResult.failed(
                 "token_refused",
                 "plex.tv does not accept this token (it may have been signed out). "
                 "Copy the server owner's token again, or link the owner's Plex account.",
@@ -183,7 +151,7 @@ class PlexProbe:
                 server.latency_ms,
             )
         except (UpstreamUnavailable, UpstreamTimeout):
-            return _failed(
+            return PlexProbeResult.failed(
                 "plex_tv_unavailable",
                 "plex.tv could not be reached to confirm who owns this server, and signing in "
                 "with Plex needs it. Try again in a few minutes.",
@@ -196,7 +164,7 @@ class PlexProbe:
         if match is not None and match.owned:
             return None
         how = "is only shared with" if match is not None else "has no access to"
-        return _failed(
+        return PlexProbeResult.failed(
             "not_owner",
             f"This token belongs to the Plex account “{account.username}”, which {how} "
             f"“{server.name}” rather than owning it. Use the token of the account that owns "

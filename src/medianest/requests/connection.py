@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from medianest.auth.sessions import Principal
 from medianest.config import Settings
 from medianest.connections.models import ServiceConnection
+from medianest.connections.probe import BadUrl, ConnectionTestFailed, check_url
 from medianest.connections.service import Connections
 from medianest.core.audit import Actor, AuditService
 from medianest.core.db import Database, utc_now
@@ -33,12 +34,11 @@ from medianest.integrations.overseerr.client import OverseerrClient
 from medianest.integrations.overseerr.errors import OVERSEERR
 from medianest.integrations.overseerr.upstream import OverseerrClients
 from medianest.requests.probe import (
-    BadUrl,
+    OVERSEERR_URL,
     Flavour,
     OverseerrProbe,
-    ProbeResult,
+    OverseerrProbeResult,
     check_api_key,
-    check_url,
 )
 
 log = structlog.get_logger(__name__)
@@ -60,10 +60,7 @@ class OverseerrNotConnected(NotConnected):
         )
 
 
-class ConnectionFailed(ValidationFailed):
-    """The test before saving failed: nothing was saved."""
-
-    code = "CONNECTION_FAILED"
+class ConnectionFailed(ConnectionTestFailed):
     message = "MediaNest could not connect to this Overseerr."
 
 
@@ -170,7 +167,7 @@ class OverseerrConnectionService:
 
     async def test(
         self, session: AsyncSession, *, url: str | None, api_key: str | None
-    ) -> ProbeResult:
+    ) -> OverseerrProbeResult:
         """Whether this address and key would work, and if not, why; what is not given is taken
         from the stored connection (or the settings' one)."""
         row = await self._store.row(session, NAME)
@@ -180,9 +177,7 @@ class OverseerrConnectionService:
         url_to_test = url or stored_url
         key_to_test = api_key or stored_key
         if not url_to_test:
-            raise ValidationFailed.on(
-                "url", "Enter Overseerr's address, like http://192.168.1.20:5055."
-            )
+            raise ValidationFailed.on("url", OVERSEERR_URL.missing)
         if not key_to_test:
             raise ValidationFailed.on("apiKey", "Enter Overseerr's API key (Settings → General).")
         return await self._probe.test(url_to_test, key_to_test)
@@ -200,7 +195,7 @@ class OverseerrConnectionService:
         `ValidationFailed` for an address or key that cannot be Overseerr's, `ConnectionFailed`
         with the reason when the test fails; nothing is saved then."""
         try:
-            address = check_url(url)
+            address = check_url(url, OVERSEERR_URL)
         except BadUrl as exc:
             raise ValidationFailed.on("url", str(exc)) from None
         async with self._db.unit_of_work() as session:
@@ -215,26 +210,18 @@ class OverseerrConnectionService:
         result = await self._probe.test(address, chosen)
         if not result.ok:
             log.info("requests.overseerr_rejected", reason=result.reason)
-            raise ConnectionFailed.on(
-                result.field or "url", result.error or ConnectionFailed.message
-            )
+            raise ConnectionFailed.of(result)
         async with self._db.unit_of_work() as session:
             row = await self._store.row(session, NAME)
-            if row is None:
-                row = ServiceConnection(name=NAME, options={})
-                session.add(row)
-            options = dict(row.options or {})
+            options = dict(row.options or {}) if row is not None else {}
             options.update(version=result.version, flavour=result.flavour)
             if allow_plex_import is not None:
                 options["allowPlexImport"] = allow_plex_import
             if not options.get("webhookSecret") or self._open(options["webhookSecret"]) is None:
                 options["webhookSecret"] = self._encryption.encrypt(_new_secret())
-            row.url = address
-            row.token_encrypted = self._encryption.encrypt(chosen)
-            row.enabled = True
-            row.options = options
-            row.updated_at = utc_now()
-            row.updated_by = admin.id
+            await self._store.save(
+                session, NAME, url=address, secret=chosen, options=options, by=admin.id
+            )
             await self._audit.record(
                 session,
                 "admin.overseerr_connected",
@@ -319,7 +306,7 @@ class OverseerrConnectionService:
             return None
         key = settings.overseerr_api_key.get_secret_value().strip()
         try:
-            return check_url(settings.overseerr_url), key
+            return check_url(settings.overseerr_url, OVERSEERR_URL), key
         except BadUrl:
             log.warning("requests.overseerr_url_setting_invalid")
             return None

@@ -8,7 +8,6 @@ carry `mediaServerType`, Overseerr's do not); the API key opens `/api/v1/auth/me
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
@@ -16,41 +15,73 @@ from urllib.parse import urlsplit
 import structlog
 
 from medianest.config import Settings
+from medianest.connections.probe import (
+    BROKEN_OFF,
+    BadUrl,
+    ProbeResult,
+    Stopwatch,
+    Told,
+    UrlRules,
+    check_url,
+    wording,
+)
 from medianest.integrations.overseerr.errors import OverseerrProbeFailed, ProbeFailure
 from medianest.integrations.overseerr.upstream import OverseerrClients
 
 log = structlog.get_logger(__name__)
 
 Flavour = Literal["overseerr", "seerr"]
-_EXAMPLE = "like http://192.168.1.20:5055"
 
+OVERSEERR_URL = UrlRules(
+    whose="Overseerr's",
+    example="like http://192.168.1.20:5055",
+    credentials="the API key is enough.",
+    # Often pasted with the address; the client adds it to every call itself.
+    strip_suffixes=("/api/v1",),
+)
 
-class BadUrl(ValueError):
-    """The address cannot be Overseerr's; the message says what to change."""
-
-
-def check_url(url: str) -> str:
-    """The address without a trailing slash or `/api/v1` (often pasted with it). Raises `BadUrl`."""
-    text = url.strip()
-    if not text:
-        raise BadUrl(f"Enter Overseerr's address, {_EXAMPLE}.")
-    if any(c.isspace() or ord(c) < 32 for c in text):
-        raise BadUrl("The address cannot contain spaces.")
-    try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError:
-        raise BadUrl(f"This is not a valid address. Enter it {_EXAMPLE}.") from None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
-        raise BadUrl(f"Start the address with http:// or https://, {_EXAMPLE}.")
-    if parts.username is not None or parts.password is not None:
-        raise BadUrl("Leave the user name and password out of the address: the API key is enough.")
-    if parts.query or parts.fragment or text.endswith(("?", "#")):
-        raise BadUrl("Leave out everything after ? or # in the address.")
-    if port == 0:
-        raise BadUrl("The port must be between 1 and 65535.")
-    text = text.rstrip("/")
-    return text.removesuffix("/api/v1").rstrip("/")
+_TOLD = wording(
+    ProbeFailure,
+    {
+        ProbeFailure.TIMEOUT: Told(
+            "timeout",
+            "url",
+            "Overseerr at {host} did not answer within {timeout:g} seconds. "
+            "Check the address, and that no firewall is in the way.",
+        ),
+        ProbeFailure.UNREACHABLE: Told(
+            "unreachable",
+            "url",
+            "Nothing answered at {host}: the address is wrong, or Overseerr is not running "
+            "there. Check the address and port (Overseerr listens on 5055 unless changed).",
+        ),
+        ProbeFailure.BROKEN_OFF: BROKEN_OFF,
+        ProbeFailure.REDIRECTED: Told(
+            "not_overseerr",
+            "url",
+            "{host} redirects elsewhere instead of answering like Overseerr. Enter the "
+            "address Overseerr itself listens on, not a login page in front of it.",
+        ),
+        ProbeFailure.NOT_OVERSEERR: Told(
+            "not_overseerr",
+            "url",
+            "Something answered at {host}, but it is not Overseerr or Seerr. "
+            "Check the address and port.",
+        ),
+        ProbeFailure.KEY_REFUSED: Told(
+            "key_refused",
+            "apiKey",
+            "Overseerr refused this API key. Copy it again from Overseerr's Settings → "
+            "General → API Key.",
+        ),
+        ProbeFailure.SERVER_ERROR: Told(
+            "server_error",
+            "url",
+            "Overseerr answered with an error (HTTP {status}). Check that it has "
+            "finished starting, then test again.",
+        ),
+    },
+)
 
 
 def check_api_key(api_key: str) -> str:
@@ -63,20 +94,9 @@ def check_api_key(api_key: str) -> str:
     return key
 
 
-@dataclass(frozen=True, slots=True)
-class ProbeResult:
-    ok: bool
-    latency_ms: int | None = None
-    version: str | None = None
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OverseerrProbeResult(ProbeResult):
     flavour: Flavour | None = None
-    reason: str | None = None
-    error: str | None = None
-    # Which input the failure is about, for the form: `url` or `apiKey`.
-    field: str | None = None
-
-
-def _failed(reason: str, error: str, field: str, latency_ms: int | None = None) -> ProbeResult:
-    return ProbeResult(ok=False, latency_ms=latency_ms, reason=reason, error=error, field=field)
 
 
 class OverseerrProbe:
@@ -84,78 +104,36 @@ class OverseerrProbe:
         self._clients = clients
         self._timeout = settings.http_read_timeout
 
-    async def test(self, url: str, api_key: str) -> ProbeResult:
+    async def test(self, url: str, api_key: str) -> OverseerrProbeResult:
         """Never raises for what answers at `url`: the result says what failed."""
         try:
-            base = check_url(url)
+            base = check_url(url, OVERSEERR_URL)
         except BadUrl as exc:
-            return _failed("bad_url", str(exc), "url")
+            return OverseerrProbeResult.failed("bad_url", str(exc), "url")
         host = urlsplit(base).netloc
-        latency_ms: int | None = None
         async with self._clients.probing(base, api_key) as client:
-            started = time.perf_counter()
+            watch = Stopwatch()
             try:
                 status = await client.status()
-                latency_ms = round((time.perf_counter() - started) * 1000)
+                watch.answered()
                 settings = await client.public_settings()
                 await client.me()
             except OverseerrProbeFailed as exc:
-                if exc.failure.answered and latency_ms is None:
-                    latency_ms = round((time.perf_counter() - started) * 1000)
-                return self._failed(exc, host, latency_ms if exc.failure.answered else None)
+                return self._failed(exc, host, watch.failed(exc.failure.answered))
         flavour: Flavour = "seerr" if settings.media_server_type is not None else "overseerr"
-        return ProbeResult(ok=True, latency_ms=latency_ms, version=status.version, flavour=flavour)
+        return OverseerrProbeResult(
+            ok=True, latency_ms=watch.latency_ms, version=status.version, flavour=flavour
+        )
 
-    def _failed(self, exc: OverseerrProbeFailed, host: str, latency_ms: int | None) -> ProbeResult:
-        failure = exc.failure
-        if failure is ProbeFailure.TIMEOUT:
-            return _failed(
-                "timeout",
-                f"Overseerr at {host} did not answer within {self._timeout:g} seconds. "
-                "Check the address, and that no firewall is in the way.",
-                "url",
-            )
-        if failure is ProbeFailure.UNREACHABLE:
-            return _failed(
-                "unreachable",
-                f"Nothing answered at {host}: the address is wrong, or Overseerr is not running "
-                "there. Check the address and port (Overseerr listens on 5055 unless changed).",
-                "url",
-            )
-        if failure is ProbeFailure.BROKEN_OFF:
-            return _failed(
-                "unreachable",
-                f"The connection to {host} broke off. Check the address (http or https) and port.",
-                "url",
-            )
-        if failure is ProbeFailure.REDIRECTED:
-            return _failed(
-                "not_overseerr",
-                f"{host} redirects elsewhere instead of answering like Overseerr. Enter the "
-                "address Overseerr itself listens on, not a login page in front of it.",
-                "url",
-            )
-        if failure is ProbeFailure.NOT_OVERSEERR:
+    def _failed(
+        self, exc: OverseerrProbeFailed, host: str, latency_ms: int | None
+    ) -> OverseerrProbeResult:
+        if exc.failure is ProbeFailure.NOT_OVERSEERR:
             log.info("requests.not_overseerr", status=exc.http_status)
-            return _failed(
-                "not_overseerr",
-                f"Something answered at {host}, but it is not Overseerr or Seerr. "
-                "Check the address and port.",
-                "url",
-                latency_ms,
-            )
-        if failure is ProbeFailure.KEY_REFUSED:
-            return _failed(
-                "key_refused",
-                "Overseerr refused this API key. Copy it again from Overseerr's Settings → "
-                "General → API Key.",
-                "apiKey",
-                latency_ms,
-            )
-        return _failed(
-            "server_error",
-            f"Overseerr answered with an error (HTTP {exc.http_status}). Check that it has "
-            "finished starting, then test again.",
-            "url",
-            latency_ms,
+        return OverseerrProbeResult.told(
+            _TOLD[exc.failure],
+            host=host,
+            timeout=self._timeout,
+            status=exc.http_status,
+            latency_ms=latency_ms,
         )
