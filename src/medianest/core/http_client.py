@@ -6,6 +6,7 @@ calls then go through `core.resilience.Upstream` for the breaker, retries and er
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 
 import httpx
@@ -59,3 +60,9 @@ def create_http_client(
         http2=False,
         follow_redirects=False,
     )
+
+
+def client_key(url: str, secret: str | None) -> str:
+    """What an adapter keeps its client for `url` and `secret` under: a digest, so the secret
+    itself is never held as a dictionary key next to the client."""
+    return hashlib.sha256(f"{url.rstrip('/')}\n{secret or ''}".encode()).hexdigest()

@@ -4,7 +4,6 @@ Built before the domains that call it and closed after them."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ import httpx
 
 from medianest.config import Settings
 from medianest.core.domain import Domain
-from medianest.core.http_client import create_http_client
+from medianest.core.http_client import client_key, create_http_client
 from medianest.core.metrics import Metrics
 from medianest.core.resilience import Breakers, Upstream
 from medianest.core.runtime import Platform
@@ -32,7 +31,7 @@ class OverseerrClients:
     def client(self, url: str, api_key: str) -> OverseerrClient:
         """The client for this address and key; the one for an earlier pair is retired (closed
         at `aclose()`, not now: a call may still be using it)."""
-        identity = _identity(url, api_key)
+        identity = client_key(url, api_key)
         if self._current is not None and self._current[0] == identity:
             return self._current[1]
         if self._current is not None:
@@ -67,11 +66,6 @@ class OverseerrClients:
             base_url=url.rstrip("/"),
             headers={"Accept": "application/json", "X-Api-Key": api_key},
         )
-
-
-def _identity(url: str, api_key: str) -> str:
-    # The key itself is not kept as a dictionary key next to the client.
-    return hashlib.sha256(f"{url.rstrip('/')}\n{api_key}".encode()).hexdigest()
 
 
 @dataclass(kw_only=True)

@@ -4,7 +4,6 @@ before the domains that call it and closed after them."""
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ import httpx
 
 from medianest.config import Settings
 from medianest.core.domain import Domain
-from medianest.core.http_client import create_http_client
+from medianest.core.http_client import client_key, create_http_client
 from medianest.core.metrics import Metrics
 from medianest.core.resilience import Breakers, Upstream
 from medianest.core.runtime import Platform
@@ -35,7 +34,7 @@ class UptimeKumaClients:
         for an earlier pair is retired (closed at `aclose()`, not now: a call may still be using
         it). Raises `InvalidApiKey` for a key that cannot be Kuma's."""
         key = check_api_key(api_key) if api_key is not None else None
-        identity = _identity(url, key)
+        identity = client_key(url, key)
         if self._current is not None and self._current[0] == identity:
             return self._current[1]
         if self._current is not None:
@@ -70,11 +69,6 @@ class UptimeKumaClients:
 
     def _http_client(self, url: str) -> httpx.AsyncClient:
         return create_http_client(self._settings, base_url=url.rstrip("/"))
-
-
-def _identity(url: str, api_key: str | None) -> str:
-    # The key itself is not kept as a dictionary key next to the client.
-    return hashlib.sha256(f"{url.rstrip('/')}\n{api_key or ''}".encode()).hexdigest()
 
 
 @dataclass(kw_only=True)
