@@ -111,7 +111,7 @@ def build_services(settings: Settings) -> Services:
     plex_upstream = build_plex_upstream(platform)
     connections = build_connections(platform)
     auth = build_auth(platform, plex_upstream, connections.connections)
-    notifications = build_notifications(platform)
+    notifications = build_notifications(platform, auth)
     plex = build_plex(platform, plex_upstream, connections.connections, auth)
     admin = build_admin(platform, auth)
     overseerr_upstream = build_overseerr_upstream(platform)

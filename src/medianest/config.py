@@ -116,6 +116,13 @@ class Settings(BaseSettings):
     # Seconds between the syncs that repair what a lost webhook missed; 0 turns them off.
     overseerr_sync_interval_seconds: int = Field(default=300, ge=0, le=86_400)
 
+    # Browser push: a subscription's endpoint must be https on a public address, so nobody can
+    # make MediaNest post into the LAN; true for a push server on the LAN (and for tests).
+    push_allow_insecure_endpoints: bool = False
+    # Who runs this MediaNest, told to push services with every message (VAPID `sub`): a
+    # mailto: or https: address; unset, the first administrator's e-mail or admin@localhost.
+    push_contact: str | None = None
+
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
@@ -208,6 +215,15 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return value.rstrip("/")
+
+    @field_validator("push_contact")
+    @classmethod
+    def _contact(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("mailto:", "https://")) or len(value) > 320:
+            raise ValueError("must be a mailto: address or an https:// URL")
+        return value
 
     @cached_property
     def resolved_database_url(self) -> str:

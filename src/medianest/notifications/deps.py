@@ -6,6 +6,9 @@ from typing import TYPE_CHECKING, Annotated, cast
 
 from fastapi import Depends, Request
 
+from medianest.notifications.channels import AlertChannels
+from medianest.notifications.preferences import PreferenceService
+from medianest.notifications.push import PushService
 from medianest.notifications.service import NotificationService
 
 if TYPE_CHECKING:
@@ -24,4 +27,19 @@ async def get_notification_service(request: Request) -> NotificationService:
     return get_notifications(request).service
 
 
+async def _preferences(request: Request) -> PreferenceService:
+    return get_notifications(request).preferences
+
+
+async def _push(request: Request) -> PushService:
+    return get_notifications(request).push
+
+
+async def _channels(request: Request) -> AlertChannels:
+    return get_notifications(request).channels
+
+
 NotificationServiceDep = Annotated[NotificationService, Depends(get_notification_service)]
+PreferenceServiceDep = Annotated[PreferenceService, Depends(_preferences)]
+PushServiceDep = Annotated[PushService, Depends(_push)]
+AlertChannelsDep = Annotated[AlertChannels, Depends(_channels)]

@@ -7,21 +7,66 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import structlog
+
+from medianest.auth.domain import Auth
 from medianest.core.domain import Domain
 from medianest.core.runtime import Platform
+from medianest.notifications.channel_router import router as channel_router
+from medianest.notifications.channels import AlertChannels
 from medianest.notifications.deps import DOMAIN
 from medianest.notifications.pages import install_notification_pages
+from medianest.notifications.preferences import PreferenceService
+from medianest.notifications.push import PushService
 from medianest.notifications.router import router
 from medianest.notifications.service import NotificationService
+from medianest.notifications.settings_router import router as settings_router
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(kw_only=True)
 class Notifications(Domain):
     service: NotificationService
+    preferences: PreferenceService
+    push: PushService
+    channels: AlertChannels
 
 
-def build_notifications(platform: Platform) -> Notifications:
-    service = NotificationService(bus=platform.bus)
+def build_notifications(platform: Platform, auth: Auth) -> Notifications:
+    """`auth`: a browser gets pushes only while it is signed in; the first administrator's
+    address is who push services may write to."""
+    push = PushService(
+        settings=platform.settings,
+        db=platform.db,
+        encryption=platform.encryption,
+        queue=platform.queue,
+        sessions=auth.service.sessions,
+        users=auth.users,
+    )
+    channels = AlertChannels(
+        db=platform.db,
+        queue=platform.queue,
+        encryption=platform.encryption,
+        audit=platform.audit,
+        public_url=platform.settings.public_url,
+    )
+    service = NotificationService(bus=platform.bus, push=push, channels=channels)
+
+    async def start() -> None:
+        try:
+            await push.start()
+        except Exception as exc:
+            # Made on first use instead; the rest of MediaNest needs no push to start.
+            log.warning("notifications.push_key_unavailable", error=type(exc).__name__)
+
     return Notifications(
-        name=DOMAIN, routers=(router,), pages=install_notification_pages, service=service
+        name=DOMAIN,
+        routers=(router, settings_router, channel_router),
+        pages=install_notification_pages,
+        start=start,
+        service=service,
+        preferences=PreferenceService(),
+        push=push,
+        channels=channels,
     )

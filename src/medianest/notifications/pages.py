@@ -21,6 +21,7 @@ from medianest.core.deps import DbSession
 from medianest.core.routing import attach
 from medianest.notifications.deps import NotificationServiceDep
 from medianest.notifications.service import is_site_path
+from medianest.notifications.settings_pages import SETTINGS_PATH, install_settings_pages
 from medianest.web.extensions import LayoutPart
 from medianest.web.shell import PageRoute, Web, WebShell
 from medianest.web.viewer import PageRedirect, SignedInViewer
@@ -93,11 +94,14 @@ async def inbox(
         unread_href=inbox_href(1, "unread"),
         topics=TOPICS,
         safe_link=is_site_path,
+        settings_href=SETTINGS_PATH,
     )
 
 
 def install_notification_pages(app: FastAPI, web: WebShell) -> None:
-    """The inbox page, and the bell in the header of every signed-in page."""
+    """The inbox page, the bell in the header of every signed-in page, and the settings pages
+    (`settings_pages`)."""
     web.add_domain("notifications", Path(__file__).parent)
     web.extensions.add_layout_part(LayoutPart("notifications/_layout.html", order=30))
     attach(app, router)
+    install_settings_pages(app, web)

@@ -18,17 +18,17 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import structlog
 from sqlalchemy import ColumnElement, CursorResult, delete, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medianest.core.bus import Bus
 from medianest.core.db import after_commit, utc_now
 from medianest.core.errors import NotFound
+from medianest.notifications.channels import Alert, AlertChannels
 from medianest.notifications.models import (
     DEDUP_KEY_LENGTH,
     LINK_LENGTH,
@@ -37,10 +37,14 @@ from medianest.notifications.models import (
     TYPES,
     Notification,
 )
+from medianest.notifications.preferences import Audience, audience
+from medianest.notifications.push import PushMessage, PushService
 from medianest.notifications.schemas import NotificationRead
+from medianest.notifications.statements import insert_for
 
 log = structlog.get_logger(__name__)
 
+INBOX_PATH = "/notifications"
 CREATED_CHANNEL = "notification.created"
 """Bus channel: `{"userId": ..., "notification": <as GET /notifications lists it>}`."""
 
@@ -63,8 +67,18 @@ class NotificationNotFound(NotFound):
 
 
 class NotificationService:
-    def __init__(self, *, bus: Bus) -> None:
+    def __init__(
+        self,
+        *,
+        bus: Bus,
+        push: PushService | None = None,
+        channels: AlertChannels | None = None,
+    ) -> None:
+        """Without `push` nothing is pushed to browsers; without `channels` no alert leaves
+        MediaNest. Each person's choices (`preferences`) are honoured either way."""
         self._bus = bus
+        self._push = push
+        self._channels = channels
 
     async def notify(
         self,
@@ -79,7 +93,9 @@ class NotificationService:
         dedup_key: str | None = None,
     ) -> list[Notification]:
         """One notification for each of `user_ids`, except those who already have one with
-        `dedup_key`; returns the rows created. A title too long for the inbox is shortened.
+        `dedup_key` and those who turned this type off in their inbox; returns the rows
+        created. A title too long for the inbox is shortened. Pushes go to the browsers of
+        whoever has push on for the type; an alert type goes to the alert channels once.
 
         Raises ValueError for an unknown type or severity, a link that is not a path on this
         site, or a dedup key longer than 200 characters: those are mistakes in the caller.
@@ -93,22 +109,57 @@ class NotificationService:
             severity=severity,
             dedup_key=dedup_key,
         )
-        rows = _rows([notice])
-        if not rows:
-            return []
-        created = list(await session.scalars(_insert(session).returning(Notification), rows))
-        self._told(session, rows, {row.id for row in created})
+        plan = await self._plan(session, [notice])
+        created: list[Notification] = []
+        if plan.inbox:
+            statement = _insert(session).returning(Notification)
+            created = list(await session.scalars(statement, plan.inbox))
+        await self._deliver(session, plan, {row.id for row in created})
         return created
 
     async def notify_many(self, session: AsyncSession, notices: Sequence[Notice]) -> int:
-        """`notify` for many events at once (a batch of request changes), in one statement;
-        returns how many notifications were created. Raises ValueError as `notify` does."""
-        rows = _rows(notices)
-        if not rows:
-            return 0
-        created = set(await session.scalars(_insert(session).returning(Notification.id), rows))
-        self._told(session, rows, created)
+        """`notify` for many events at once (a batch of request changes): the recipients'
+        choices are read in one query and the rows written in one statement; returns how many
+        notifications were created. Raises ValueError as `notify` does."""
+        plan = await self._plan(session, notices)
+        created: set[Any] = set()
+        if plan.inbox:
+            statement = _insert(session).returning(Notification.id)
+            created = set(await session.scalars(statement, plan.inbox))
+        await self._deliver(session, plan, created)
         return len(created)
+
+    async def _plan(self, session: AsyncSession, notices: Sequence[Notice]) -> _Plan:
+        """Who is told what, and how: every recipient's row, the ones for the inbox."""
+        rows = _rows(notices)
+        if self._channels is not None:
+            await self._channels.alert(session, [_alert(notice) for notice in notices])
+        if not rows:
+            return _Plan()
+        told = await audience(
+            session,
+            {row["user_id"] for row in rows},
+            {row["type"] for row in rows},
+            with_subscriptions=self._push is not None,
+        )
+        inbox = [row for row in rows if told.choice(row["user_id"], row["type"]).in_app]
+        return _Plan(rows, inbox, told)
+
+    async def _deliver(self, session: AsyncSession, plan: _Plan, created: set[Any]) -> None:
+        """Announce the rows created; push to whoever has push on, unless their inbox already
+        held the event (then they were told before)."""
+        self._told(session, plan.inbox, created)
+        if self._push is None:
+            return
+        for_inbox = {row["id"] for row in plan.inbox}
+        messages = [
+            _push_message(row)
+            for row in plan.rows
+            if plan.audience.pushed(row["user_id"], row["type"])
+            and (row["id"] in created or row["id"] not in for_inbox)
+        ]
+        if messages:
+            await self._push.enqueue(session, messages)
 
     def _told(self, session: AsyncSession, rows: list[dict[str, Any]], created: set[Any]) -> None:
         """Log who already had each event; announce the created ones once committed."""
@@ -258,8 +309,41 @@ def _rows(notices: Sequence[Notice]) -> list[dict[str, Any]]:
 
 
 def _insert(session: AsyncSession) -> Any:
-    insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
-    return insert(Notification).on_conflict_do_nothing(index_elements=["user_id", "dedup_key"])
+    return insert_for(session, Notification).on_conflict_do_nothing(
+        index_elements=["user_id", "dedup_key"]
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    """One per recipient of each notice."""
+    inbox: list[dict[str, Any]] = field(default_factory=list)
+    """Those whose recipient keeps this type in their inbox."""
+    audience: Audience = field(default_factory=Audience)
+
+
+def _push_message(row: dict[str, Any]) -> PushMessage:
+    return PushMessage(
+        user_id=row["user_id"],
+        tag=str(row["id"]),
+        type=row["type"],
+        title=row["title"],
+        body=row["message"],
+        url=row["link"] or INBOX_PATH,
+        severity=row["severity"],
+    )
+
+
+def _alert(notice: Notice) -> Alert:
+    return Alert(
+        type=notice.type,
+        title=_shorten(notice.title, TITLE_LENGTH),
+        message=notice.message,
+        link=notice.link,
+        severity=notice.severity,
+        dedup_key=notice.dedup_key,
+    )
 
 
 def _announcement(row: dict[str, Any]) -> dict[str, Any]:
@@ -268,7 +352,3 @@ def _announcement(row: dict[str, Any]) -> dict[str, Any]:
         "userId": str(row["user_id"]),
         "notification": shown.model_dump(mode="json", by_alias=True),
     }
-
-
-def _dialect(session: AsyncSession) -> str:
-    return session.get_bind().dialect.name
