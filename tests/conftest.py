@@ -106,6 +106,8 @@ def make_settings(tmp_path: Path) -> SettingsFactory:
             "env": "development",
             # No library sync behind a test's back; the tests of the schedule turn it on.
             "plex_sync_interval_minutes": 0,
+            # Nor service checks calling the fakes: the status tests turn them on.
+            "status_interval_seconds": 0,
         }
         values.update(overrides)
         return load_settings(**values)

@@ -47,12 +47,14 @@ from medianest.core.runtime import Platform
 from medianest.core.secret_file import with_secrets
 from medianest.integrations.overseerr.upstream import build_overseerr_upstream
 from medianest.integrations.plex.upstream import build_plex_upstream
+from medianest.integrations.uptime_kuma.upstream import build_uptime_kuma_upstream
 from medianest.notifications.domain import build_notifications
 from medianest.plex.connection import PlexConnectionService
 from medianest.plex.domain import build_plex
 from medianest.plex.service import PlexService
 from medianest.plex.sync import LibrarySync
 from medianest.requests.domain import build_requests
+from medianest.status.domain import build_status
 from medianest.web import install_web
 
 log = structlog.get_logger(__name__)
@@ -124,6 +126,17 @@ def build_services(settings: Settings) -> Services:
         admin,
         notifications.service,
     )
+    kuma_upstream = build_uptime_kuma_upstream(platform)
+    status = build_status(
+        platform,
+        plex=plex_upstream,
+        overseerr=overseerr_upstream,
+        kuma=kuma_upstream,
+        connections=connections.connections,
+        overseerr_connection=requests.connection,
+        auth=auth,
+        notifications=notifications.service,
+    )
     return Services(
         platform=platform,
         domains=(
@@ -135,6 +148,8 @@ def build_services(settings: Settings) -> Services:
             admin,
             overseerr_upstream,
             requests,
+            kuma_upstream,
+            status,
         ),
         jwt=auth.jwt,
         auth=auth.service,

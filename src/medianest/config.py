@@ -123,7 +123,16 @@ class Settings(BaseSettings):
     # mailto: or https: address; unset, the first administrator's e-mail or admin@localhost.
     push_contact: str | None = None
 
-    @field_validator("cors_origins", mode="before")
+    # Seconds between MediaNest's own checks of Plex, Overseerr, its database, Redis and workers,
+    # and its polls of Uptime Kuma; 0 turns them off (the status page then shows what is stored).
+    status_interval_seconds: int = Field(default=60, ge=0, le=3_600)
+    # The Uptime Kuma whose status pages the status page shows, when configured from settings
+    # rather than Admin → Status; read only until an administrator saves one there.
+    uptime_kuma_url: str | None = None
+    uptime_kuma_status_pages: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    uptime_kuma_api_key: SecretStr | None = None
+
+    @field_validator("cors_origins", "uptime_kuma_status_pages", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         return _split_commas(value)
@@ -207,7 +216,7 @@ class Settings(BaseSettings):
             raise ValueError("must start with redis://, rediss:// or unix://")
         return value
 
-    @field_validator("plex_tv_url", "plex_app_url", "plex_url", "public_url")
+    @field_validator("plex_tv_url", "plex_app_url", "plex_url", "public_url", "uptime_kuma_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is None or value == "":
@@ -303,4 +312,5 @@ _SECRET_FIELDS = {
     "overseerr_api_key",
     "plex_token",
     "smtp_password",
+    "uptime_kuma_api_key",
 }

@@ -92,6 +92,13 @@ class UserDirectory:
         found: int | None = await session.scalar(select(User.plex_id).where(User.id == user_id))
         return found
 
+    async def active_admin_ids(self, session: AsyncSession) -> list[uuid.UUID]:
+        """Every administrator who may sign in (not suspended), for alerts meant for them."""
+        rows = await session.scalars(
+            select(User.id).where(User.role == Role.ADMIN, User.status == UserStatus.ACTIVE)
+        )
+        return list(rows)
+
     async def usernames(
         self, session: AsyncSession, user_ids: Iterable[uuid.UUID]
     ) -> dict[uuid.UUID, str]:

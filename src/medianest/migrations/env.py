@@ -9,11 +9,12 @@ from sqlalchemy.engine import Connection
 
 from medianest.auth import models as auth_models  # noqa: F401  (registers the tables)
 from medianest.connections import models as connection_models  # noqa: F401
-from medianest.core import audit, jobs  # noqa: F401
+from medianest.core import audit, jobs, lease  # noqa: F401
 from medianest.core.db import Base, create_engine, is_sqlite
 from medianest.notifications import models as notification_models  # noqa: F401
 from medianest.plex import models as plex_models  # noqa: F401
 from medianest.requests import models as request_models  # noqa: F401
+from medianest.status import models as status_models  # noqa: F401
 
 target_metadata = Base.metadata
 # Objects migrations create by hand that no model describes (full-text tables, expression
