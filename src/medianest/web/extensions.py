@@ -1,5 +1,6 @@
 """What a domain adds to the shell: navigation entries, the administrators' pages, Home's cards
-and setup steps, parts of the signed-in layout, and how its "not connected" page reads.
+and setup steps, parts of the signed-in layout, banners over every page, and how its "not
+connected" page reads.
 
 The shell renders these and knows nothing else of the domains. Entries are placed by `order`
 (lower first): Home is 0 and Help 80, so a domain picks where it sits between them.
@@ -126,6 +127,29 @@ class LayoutPart:
     admin_only: bool = False
 
 
+BannerSeverity = Literal["info", "warning", "critical"]
+
+
+@dataclass(frozen=True, slots=True)
+class Banner:
+    """A line over the content of every signed-in page: something down, an announcement."""
+
+    key: str
+    """Stable while the banner says the same thing ("broadcast:<id>", "status:plex"): the page
+    remembers a dismissed banner by it."""
+    severity: BannerSeverity
+    text: str
+    href: str | None = None
+    link: str | None = None
+    """The words of the link to `href`."""
+    dismissible: bool = True
+
+
+Banners = Callable[[Principal], Sequence[Banner]]
+"""A domain's banners for this person. Asked on every page, so it reads what the domain keeps
+in memory, never the database or an upstream."""
+
+
 @dataclass(frozen=True, slots=True)
 class NotConnectedPage:
     """How a page that needs an upstream nobody connected yet explains it, in the full layout.
@@ -142,6 +166,9 @@ class NotConnectedPage:
     icon: str = "admin"
 
 
+_SEVERITY_RANK: dict[BannerSeverity, int] = {"critical": 0, "warning": 1, "info": 2}
+
+
 def visible(entry: NavEntry | HomeCard | LayoutPart, user: Principal | None) -> bool:
     return not entry.admin_only or (user is not None and user.is_admin)
 
@@ -155,6 +182,7 @@ class Extensions:
         self._cards: list[HomeCards] = []
         self._steps: list[tuple[int, SetupSteps]] = []
         self._parts: list[LayoutPart] = []
+        self._banners: list[tuple[int, Banners]] = []
         self._not_connected: dict[str, NotConnectedPage] = {}
 
     def add_nav(self, *entries: NavEntry) -> None:
@@ -175,6 +203,10 @@ class Extensions:
     def add_layout_part(self, part: LayoutPart) -> None:
         self._parts.append(part)
         self._parts.sort(key=lambda p: p.order)
+
+    def add_banners(self, order: int, banners: Banners) -> None:
+        self._banners.append((order, banners))
+        self._banners.sort(key=lambda b: b[0])
 
     def add_not_connected_page(self, service: str, page: NotConnectedPage) -> None:
         self._not_connected[service] = page
@@ -202,6 +234,14 @@ class Extensions:
 
     def layout_parts(self, user: Principal | None) -> list[str]:
         return [part.template for part in self._parts if visible(part, user)]
+
+    def banners(self, user: Principal | None) -> list[Banner]:
+        """The banners over `user`'s page, the most severe first (then in domain order)."""
+        if user is None:
+            return []
+        shown = [banner for _, offer in self._banners for banner in offer(user)]
+        shown.sort(key=lambda b: _SEVERITY_RANK[b.severity])
+        return shown
 
     def not_connected_page(self, service: str) -> NotConnectedPage:
         return self._not_connected.get(service) or NotConnectedPage(

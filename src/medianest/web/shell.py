@@ -128,6 +128,7 @@ class WebShell:
                 "user": user,
                 "nav": self.extensions.navigation(user),
                 "layout_parts": self.extensions.layout_parts(user),
+                "banners": self.extensions.banners(user),
                 "theme": theme_of(request),
                 "path": request.url.path,
                 "own_search": own_search,

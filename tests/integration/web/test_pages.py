@@ -8,7 +8,8 @@ import time
 import jwt
 import pytest
 
-from medianest.web.extensions import AdminPage
+from medianest.auth.sessions import Principal
+from medianest.web.extensions import AdminPage, Banner
 from tests.integration.web.conftest import (
     ADMIN_PASSWORD,
     MEMBER_PASSWORD,
@@ -171,9 +172,11 @@ class TestAdminSubNavigation:
 
         assert _sub_nav(users.text) == [
             ("Audit log", "/admin/audit-log"),
+            ("Activity", "/admin/activity"),
             ("Plex server", "/admin/plex"),
             ("Requests", "/admin/requests"),
             ("Requests service", "/admin/requests/service"),
+            ("Announcements", "/admin/announcements"),
             ("Users", "/admin/users"),
         ]
 
@@ -189,6 +192,60 @@ class TestAdminSubNavigation:
         labels = [label for label, _ in _sub_nav(audit.text)]
         assert labels[-2:] == ["Backups", "Users"]
         assert ("Backups", "/admin/backups") in _sub_nav(audit.text)
+
+
+def _banners(html: str) -> list[tuple[str, str]]:
+    """(key, severity) of each banner over the page, in the order shown."""
+    return re.findall(r'class="site-banner site-banner-(\w+)" data-banner="([^"]+)"', html)
+
+
+class TestBanners:
+    async def test_a_domains_banners_show_on_every_signed_in_page_most_severe_first(
+        self, make_app: AppFactory
+    ) -> None:
+        app = make_app()
+
+        def offered(user: Principal) -> list[Banner]:
+            return [
+                Banner("broadcast:1", "info", "Plex restarts tonight at 2."),
+                Banner("status:plex", "critical", "Plex is down.", href="/status", link="Status"),
+            ]
+
+        app.state.web.extensions.add_banners(50, offered)
+        async with browse(app) as browser:
+            await browser.set_up_admin()
+            home = await browser.page("/")
+            account = await browser.page("/account")
+
+        for page in (home, account):
+            assert _banners(page.text) == [
+                ("critical", "status:plex"),
+                ("info", "broadcast:1"),
+            ]
+        assert 'role="alert"' in home.text
+        assert '<a href="/status">Status</a>' in home.text
+
+    async def test_nobody_signed_out_sees_them(self, make_app: AppFactory) -> None:
+        app = make_app()
+        app.state.web.extensions.add_banners(
+            50, lambda user: [Banner("status:plex", "critical", "Plex is down.")]
+        )
+        async with browse(app) as browser:
+            login = await browser.page("/login")
+
+        assert _banners(login.text) == []
+
+    async def test_what_a_banner_says_is_escaped(self, make_app: AppFactory) -> None:
+        app = make_app()
+        app.state.web.extensions.add_banners(
+            50, lambda user: [Banner("broadcast:2", "warning", "<script>alert(1)</script>")]
+        )
+        async with browse(app) as browser:
+            await browser.set_up_admin()
+            home = await browser.page("/")
+
+        assert "<script>alert(1)</script>" not in home.text
+        assert "&lt;script&gt;" in home.text
 
 
 class TestSessionRenewal:

@@ -1,5 +1,5 @@
-// Every page: the theme toggle, the sign-out buttons, "/" to search, and a titled frame in place
-// of art that cannot load.
+// Every page: the theme toggle, the sign-out buttons, "/" to search, a titled frame in place
+// of art that cannot load, and hiding a banner the person has read.
 
 import { api } from "./api.js";
 
@@ -112,3 +112,35 @@ document.addEventListener("keydown", (event) => {
   search.focus();
   search.select();
 });
+
+// A hidden banner stays hidden on the next pages: its key changes when it says something new
+// (another announcement, a service down again), so nothing new is ever hidden by an old click.
+const HIDDEN_BANNERS = "hiddenBanners";
+
+function hiddenBanners() {
+  try {
+    const stored = JSON.parse(localStorage.getItem(HIDDEN_BANNERS) || "[]");
+    return Array.isArray(stored) ? stored : [];
+  } catch {
+    return [];
+  }
+}
+
+function hideBanner(banner) {
+  banner.hidden = true;
+  const keys = [banner.dataset.banner, ...hiddenBanners().filter((key) => key !== banner.dataset.banner)];
+  try {
+    // The newest few are enough: banners come and go.
+    localStorage.setItem(HIDDEN_BANNERS, JSON.stringify(keys.slice(0, 50)));
+  } catch {
+    // Storage can be off; the banner is still hidden on this page.
+  }
+}
+
+const hidden = new Set(hiddenBanners());
+for (const banner of document.querySelectorAll("[data-banner]")) {
+  const close = banner.querySelector("[data-banner-dismiss]");
+  if (!close) continue;
+  if (hidden.has(banner.dataset.banner)) banner.hidden = true;
+  close.addEventListener("click", () => hideBanner(banner));
+}
