@@ -29,6 +29,7 @@ from medianest.auth.domain import build_auth
 from medianest.auth.service import AuthService
 from medianest.auth.tokens import JwtService
 from medianest.auth.welcome import welcome
+from medianest.broadcasts.domain import build_broadcasts
 from medianest.config import Settings, load_settings
 from medianest.connections.domain import build_connections
 from medianest.connections.service import Connections
@@ -116,6 +117,7 @@ def build_services(settings: Settings) -> Services:
     notifications = build_notifications(platform, auth)
     plex = build_plex(platform, plex_upstream, connections.connections, auth)
     admin = build_admin(platform, auth)
+    broadcasts = build_broadcasts(platform, notifications.service, auth.users)
     overseerr_upstream = build_overseerr_upstream(platform)
     requests = build_requests(
         platform,
@@ -146,6 +148,7 @@ def build_services(settings: Settings) -> Services:
             notifications,
             plex,
             admin,
+            broadcasts,
             overseerr_upstream,
             requests,
             kuma_upstream,

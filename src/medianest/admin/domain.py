@@ -1,12 +1,15 @@
-"""What administrators do: users, reset links and the audit log, over auth's services."""
+"""What administrators do: users, reset links, the audit log and the statistics of how
+MediaNest is used, over auth's services."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from medianest.admin.analytics import Analytics
 from medianest.admin.pages import install_admin_pages
 from medianest.admin.router import router
 from medianest.admin.service import AdminService
+from medianest.auth.activity import AccountActivity
 from medianest.auth.domain import Auth
 from medianest.core.domain import Domain
 from medianest.core.runtime import Platform
@@ -18,5 +21,10 @@ class Admin(Domain):
 
 
 def build_admin(platform: Platform, auth: Auth) -> Admin:
-    service = AdminService(audit=platform.audit, users=auth.users, account=auth.account)
+    service = AdminService(
+        audit=platform.audit,
+        users=auth.users,
+        account=auth.account,
+        analytics=Analytics(AccountActivity()),
+    )
     return Admin(name="admin", routers=(router,), pages=install_admin_pages, service=service)

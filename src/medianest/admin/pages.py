@@ -1,6 +1,6 @@
-"""The administrators' pages: users (with the columns other domains add, `admin.facts`) and the
-audit log, the Admin entry and the administrators' sub-navigation (listing the pages every domain
-registered as `AdminPage`).
+"""The administrators' pages: users (with the columns other domains add, `admin.facts`), the
+audit log and the activity statistics (`analytics`), the Admin entry and the administrators'
+sub-navigation (listing the pages every domain registered as `AdminPage`).
 
 The users page lists and manages accounts through the JSON API from `static/js/users.js`.
 """
@@ -56,7 +56,11 @@ AUDIT_ACTIONS = {
     "admin.password_reset_link": "made a password reset link",
     "admin.plex_connected": "connected the Plex server",
     "admin.plex_account_linked": "linked their Plex account",
+    "admin.broadcast_sent": "sent an announcement",
+    "admin.broadcast_withdrawn": "withdrew an announcement",
 }
+# How people signed in, as the audit log names it.
+SIGN_IN_METHODS = {"password": "Password", "plex": "Plex", "unknown": "Not recorded"}
 
 router = APIRouter(
     route_class=PageRoute, include_in_schema=False, default_response_class=HTMLResponse
@@ -133,8 +137,23 @@ async def audit_log(
     )
 
 
+@router.get("/admin/activity")
+async def activity(
+    request: Request, viewer: AdminViewer, web: Web, session: DbSession, admin: AdminServiceDep
+) -> Response:
+    return web.render(
+        request,
+        "admin/activity.html",
+        viewer,
+        title="Activity",
+        stats=await admin.stats(session),
+        methods=SIGN_IN_METHODS,
+    )
+
+
 ADMIN = NavEntry("admin", "Admin", "/admin", "admin", order=100, admin_only=True)
 AUDIT_LOG_PAGE = AdminPage("Audit log", "/admin/audit-log", order=10)
+ACTIVITY_PAGE = AdminPage("Activity", "/admin/activity", order=15)
 USERS_PAGE = AdminPage("Users", "/admin/users", order=90)
 ADMIN_CARD = HomeCard(
     "admin",
@@ -169,10 +188,10 @@ async def _setup_steps(home: HomeContext) -> Sequence[SetupStep]:
 
 
 def install_admin_pages(app: FastAPI, web: WebShell) -> None:
-    """The users and audit-log pages, and what administration adds to the shell."""
+    """The users, audit-log and activity pages, and what administration adds to the shell."""
     web.add_domain("admin", Path(__file__).parent)
     web.extensions.add_nav(ADMIN)
-    web.extensions.add_admin_pages(AUDIT_LOG_PAGE, USERS_PAGE)
+    web.extensions.add_admin_pages(AUDIT_LOG_PAGE, ACTIVITY_PAGE, USERS_PAGE)
     web.extensions.add_home_cards(_cards)
     web.extensions.add_setup_steps(30, _setup_steps)
     # The administrators' sub-navigation on every /admin/ page.

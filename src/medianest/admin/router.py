@@ -1,4 +1,4 @@
-"""`/api/v1/admin`: users and the audit log (administrators only)."""
+"""`/api/v1/admin`: users, the audit log and the statistics (administrators only)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,19 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Request
 
 from medianest.admin.schemas import (
+    AccountsRead,
     AdminUserRead,
     AuditEntryRead,
+    DevicesRead,
+    FamilyRead,
     ResetLinkRead,
+    SignInsRead,
+    StatsRead,
     UserFactRead,
     UserUpdate,
+    WindowedRead,
 )
-from medianest.admin.service import AdminService, UserEntry, UserSort
+from medianest.admin.service import AdminService, Stats, UserEntry, UserSort
 from medianest.auth.deps import AdminUser, ClientDep
 from medianest.auth.views import user_read
 from medianest.core.deps import DbSession
@@ -132,3 +138,27 @@ async def audit_log(
     return Envelope(
         data=[AuditEntryRead.model_validate(e) for e in entries], meta=_meta(page, page_size, total)
     )
+
+
+def _stats(stats: Stats) -> StatsRead:
+    return StatsRead(
+        as_of=stats.as_of,
+        users=AccountsRead.model_validate(stats.accounts),
+        active_users=WindowedRead.model_validate(stats.active_users),
+        sign_ins=[
+            SignInsRead(method=m.method, **WindowedRead.model_validate(m.counts).model_dump())
+            for m in stats.sign_ins
+        ],
+        devices=DevicesRead(
+            browsers=[FamilyRead.model_validate(f) for f in stats.browsers],
+            systems=[FamilyRead.model_validate(f) for f in stats.systems],
+        ),
+    )
+
+
+@router.get("/stats", response_model=Envelope[StatsRead])
+async def stats(_: AdminUser, session: DbSession, admin: AdminServiceDep) -> Envelope[StatsRead]:
+    """Accounts; people active over the last 24 hours, 7 and 30 days (a session used or a
+    sign-in); sign-ins by method over the same spans; the browsers and systems of the sessions
+    used in the last 30 days."""
+    return Envelope(data=_stats(await admin.stats(session)))

@@ -54,3 +54,43 @@ class AuditEntryRead(ApiModel):
 class Paging(ApiModel):
     page: int = Field(default=1, ge=1)
     page_size: int = Field(default=20, ge=1, le=100)
+
+
+class WindowedRead(ApiModel):
+    """A count over the last 24 hours, 7 days and 30 days (named as the status uptimes are)."""
+
+    h24: int
+    d7: int
+    d30: int
+
+
+class AccountsRead(ApiModel):
+    total: int
+    active: int
+    suspended: int
+    admins: int
+
+
+class SignInsRead(WindowedRead):
+    method: str
+
+
+class FamilyRead(ApiModel):
+    name: str
+    sessions: int
+
+
+class DevicesRead(ApiModel):
+    """The sessions used in the last 30 days, by browser and by system, the most used first."""
+
+    browsers: list[FamilyRead]
+    systems: list[FamilyRead]
+
+
+class StatsRead(ApiModel):
+    as_of: datetime
+    users: AccountsRead
+    active_users: WindowedRead
+    """People who used a session or signed in within each span."""
+    sign_ins: list[SignInsRead]
+    devices: DevicesRead

@@ -10,20 +10,27 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from medianest.admin.analytics import Analytics, Stats
 from medianest.admin.facts import UserEntry, UserFacts
 from medianest.auth.account import AccountService, ResetLink
 from medianest.auth.directory import ManagedUser, UserDirectory, UserSort
 from medianest.auth.sessions import Principal
 from medianest.core.audit import Actor, AuditEntry, AuditService
 
-__all__ = ["AdminService", "ManagedUser", "UserEntry", "UserSort"]
+__all__ = ["AdminService", "ManagedUser", "Stats", "UserEntry", "UserSort"]
 
 
 class AdminService:
     def __init__(
-        self, *, audit: AuditService, users: UserDirectory, account: AccountService
+        self,
+        *,
+        audit: AuditService,
+        users: UserDirectory,
+        account: AccountService,
+        analytics: Analytics,
     ) -> None:
         self._audit = audit
+        self._analytics = analytics
         self.users = users
         """Finding, changing and deleting accounts: auth's directory, used as it is."""
         self._account = account
@@ -113,3 +120,8 @@ class AdminService:
         return await self._audit.list_entries(
             session, page=page, page_size=page_size, actor=actor, action=action
         )
+
+    async def stats(self, session: AsyncSession) -> Stats:
+        """Who uses MediaNest over the last day, week and month, how they sign in, and from
+        which browsers and systems (`analytics`)."""
+        return await self._analytics.stats(session)

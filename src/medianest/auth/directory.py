@@ -99,6 +99,14 @@ class UserDirectory:
         )
         return list(rows)
 
+    async def active_user_ids(self, session: AsyncSession) -> list[uuid.UUID]:
+        """Everyone who may sign in now (suspended accounts left out): who an announcement
+        reaches."""
+        rows = await session.scalars(
+            select(User.id).where(User.status == UserStatus.ACTIVE).order_by(User.id)
+        )
+        return list(rows)
+
     async def usernames(
         self, session: AsyncSession, user_ids: Iterable[uuid.UUID]
     ) -> dict[uuid.UUID, str]:

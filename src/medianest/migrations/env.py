@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from medianest.auth import models as auth_models  # noqa: F401  (registers the tables)
+from medianest.broadcasts import models as broadcast_models  # noqa: F401
 from medianest.connections import models as connection_models  # noqa: F401
 from medianest.core import audit, jobs, lease  # noqa: F401
 from medianest.core.db import Base, create_engine, is_sqlite

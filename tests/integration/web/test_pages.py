@@ -172,9 +172,11 @@ class TestAdminSubNavigation:
 
         assert _sub_nav(users.text) == [
             ("Audit log", "/admin/audit-log"),
+            ("Activity", "/admin/activity"),
             ("Plex server", "/admin/plex"),
             ("Requests", "/admin/requests"),
             ("Requests service", "/admin/requests/service"),
+            ("Announcements", "/admin/announcements"),
             ("Users", "/admin/users"),
         ]
 
