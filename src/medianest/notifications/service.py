@@ -4,7 +4,7 @@ Other domains call `notify` inside their own unit of work, so a notification com
 change it tells about, or not at all. A `dedup_key` names the event ("request:<id>:available"):
 a person who already holds a notification with that key gets nothing new, however many
 processes tell the same event at once, because the database refuses the second row
-(`INSERT ... ON CONFLICT DO NOTHING` on the `(user_id, dedup_key)` constraint) rather than the
+(`INSERT ... ON CONFLICT DO NOTHING` on the `(dedup_key, user_id)` constraint) rather than the
 code looking first.
 
 Each row created is announced as `notification.created` on the platform bus once the caller's
@@ -27,7 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from medianest.core.bus import Bus
-from medianest.core.db import after_commit, utc_now
+from medianest.core.db import after_commit, time_ordered_id, utc_now
 from medianest.core.errors import NotFound
 from medianest.notifications.models import (
     DEDUP_KEY_LENGTH,
@@ -96,7 +96,9 @@ class NotificationService:
         rows = _rows([notice])
         if not rows:
             return []
-        created = list(await session.scalars(_insert(session).returning(Notification), rows))
+        created = list(
+            await session.scalars(_insert(session, Notification).returning(Notification), rows)
+        )
         self._told(session, rows, {row.id for row in created})
         return created
 
@@ -106,7 +108,10 @@ class NotificationService:
         rows = _rows(notices)
         if not rows:
             return 0
-        created = set(await session.scalars(_insert(session).returning(Notification.id), rows))
+        # On the table, not the mapped class: the rows are plain values, and the ORM's bulk
+        # insert would spend more time on them than the database does.
+        table = Notification.__table__
+        created = set(await session.scalars(_insert(session, table).returning(table.c.id), rows))
         self._told(session, rows, created)
         return len(created)
 
@@ -251,15 +256,15 @@ def _rows(notices: Sequence[Notice]) -> list[dict[str, Any]]:
             "dedup_key": notice.dedup_key,
         }
         rows += [
-            {"id": uuid.uuid4(), "user_id": user_id, **common}
+            {"id": time_ordered_id(), "user_id": user_id, **common}
             for user_id in dict.fromkeys(notice.user_ids)
         ]
     return rows
 
 
-def _insert(session: AsyncSession) -> Any:
+def _insert(session: AsyncSession, into: Any) -> Any:
     insert = postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert
-    return insert(Notification).on_conflict_do_nothing(index_elements=["user_id", "dedup_key"])
+    return insert(into).on_conflict_do_nothing(index_elements=["dedup_key", "user_id"])
 
 
 def _announcement(row: dict[str, Any]) -> dict[str, Any]:
