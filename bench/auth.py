@@ -42,6 +42,8 @@ FRIEND_TOKEN = "bench-friend-token"
 # hit for the length of the window, so a per-minute allowance this large would grow to every request
 # of the last minute (a cost no real allowance has); a one-second window keeps at most one second's.
 UNLIMITED = "1000000/second"
+SERVER_PIDS: dict[str, int] = {}
+"""The process id of each MediaNest `medianest_with` runs, by its address."""
 
 
 @contextmanager
@@ -89,13 +91,22 @@ def medianest_with(workdir: Path, settings: dict[str, str]) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise BenchError("MediaNest did not answer within 30 s")
             time.sleep(0.1)
-        yield f"http://{HOST}:{port}"
+        base = f"http://{HOST}:{port}"
+        SERVER_PIDS[base] = proc.pid
+        yield base
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time the process has used so far (Linux). A figure that the rest of
+    the machine's load barely moves, unlike the wall clock."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def tail(path: Path, lines: int = 20) -> str:

@@ -128,8 +128,9 @@ class StatusChanges:
         if not won:
             await session.flush()
             return moved
+        # On the table: plain rows, without the ORM's bulk-insert bookkeeping.
         await session.execute(
-            insert(RequestEvent),
+            insert(RequestEvent.__table__),
             [{"request_id": c.request.id, "status": c.status, "source": c.source} for c in won],
         )
         ended = [c.request.id for c in won if not c.status.open]
