@@ -76,7 +76,7 @@ async def announcements(
     )
 
 
-ANNOUNCEMENTS_PAGE = AdminPage("Announcements", ANNOUNCEMENTS_PATH, order=50)
+ANNOUNCEMENTS_PAGE = AdminPage("Announcements", ANNOUNCEMENTS_PATH, order=45)
 
 
 def broadcast_pages(board: BroadcastBoard) -> Callable[[FastAPI, WebShell], None]:

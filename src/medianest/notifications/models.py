@@ -11,7 +11,7 @@ from typing import Final
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from medianest.core.db import Base, time_ordered_id, utc_now
+from medianest.core.db import Base, UUIDPrimaryKey, time_ordered_id, utc_now
 
 TYPE_ORDER: Final = (
     "request.status",

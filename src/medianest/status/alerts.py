@@ -143,8 +143,9 @@ class Alerts:
 
 
 def dedup_key(service_id: str, alert: Alert, began: datetime) -> str:
-    """Names the service and the moment its outage began: told once, by whoever tells it."""
-    moment = began.isoformat(timespec="seconds")
+    """Names the service and the moment its outage began (to the microsecond, as stored: two
+    outages within a second are two alerts): told once, by whoever tells it."""
+    moment = began.isoformat(timespec="microseconds")
     key = f"status:{service_id}:{alert}:{moment}"
     if len(key) <= _DEDUP_LENGTH:
         return key

@@ -177,6 +177,8 @@ class TestAdminSubNavigation:
             ("Requests", "/admin/requests"),
             ("Requests service", "/admin/requests/service"),
             ("Announcements", "/admin/announcements"),
+            ("Status", "/admin/status"),
+            ("Alert channels", "/admin/notifications"),
             ("Users", "/admin/users"),
         ]
 
@@ -184,7 +186,7 @@ class TestAdminSubNavigation:
         self, make_app: AppFactory
     ) -> None:
         app = make_app()
-        app.state.web.extensions.add_admin_pages(AdminPage("Backups", "/admin/backups", order=50))
+        app.state.web.extensions.add_admin_pages(AdminPage("Backups", "/admin/backups", order=80))
         async with browse(app) as browser:
             await browser.set_up_admin()
             audit = await browser.page("/admin/audit-log")

@@ -66,4 +66,4 @@ def test_only_built_parts_are_offered(home_cards: HomeCards) -> None:
         card.key for card in home_cards(person(has_password=True, plex_linked=False, role="admin"))
     ]
 
-    assert keys == ["library", "requests", "help", "account", "admin"]
+    assert keys == ["library", "requests", "status", "help", "account", "admin"]
