@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None
 
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Seconds between the pings on a live-updates socket (/api/v1/ws): below the idle timeout
+    # of every proxy in front of MediaNest (nginx's and many load balancers' is 60 s).
+    realtime_heartbeat_seconds: float = Field(default=25.0, ge=0.2, le=300)
     cache_max_entries: int = Field(default=10_000, ge=10)
 
     # Sized well above what one person does on the library pages (docs/configuration.md).

@@ -409,9 +409,8 @@ def test_a_request_becomes_available_when_overseerrs_webhook_says_so(
     overseerr.set_media_status(MOVIE, "movie", AVAILABLE)
     assert overseerr.send_webhook("MEDIA_AVAILABLE", asked.id) == 204
 
-    # Nothing is pushed to an open page: coming back to the tab brings the bell's count, and
-    # opening My requests again the request's new status.
-    alice.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    # The open page hears it at once (tests/e2e/test_realtime.py); opening My requests again
+    # shows the same, from the database.
     expect(bell(alice)).to_have_accessible_name("Notifications, 1 unread")
     alice.goto("/requests/mine")
     expect(badge).to_have_text("Available")

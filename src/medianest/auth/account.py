@@ -107,7 +107,7 @@ class AccountService:
         await self._audit.record(
             session, "auth.password_changed", actor=actor, target_type="user", target_id=user.id
         )
-        await self._sessions.forget_user(user.id)
+        await self._sessions.forget_user(session, user.id)
 
     async def start_two_factor(self, session: AsyncSession, principal: Principal) -> TwoFactorStart:
         user = await self._user(session, principal.id)
@@ -141,7 +141,7 @@ class AccountService:
         await self._audit.record(
             session, "auth.2fa_enabled", actor=actor, target_type="user", target_id=user.id
         )
-        await self._sessions.forget_user(user.id)
+        await self._sessions.forget_user(session, user.id)
         return codes
 
     async def disable_two_factor(
@@ -180,7 +180,7 @@ class AccountService:
         await self._audit.record(
             session, "auth.2fa_disabled", actor=actor, target_type="user", target_id=user.id
         )
-        await self._sessions.forget_user(user.id)
+        await self._sessions.forget_user(session, user.id)
 
     async def request_reset(self, session: AsyncSession, *, email: str, actor: Actor) -> None:
         """Send a reset link if the address belongs to an active account; silent either way."""
@@ -242,7 +242,7 @@ class AccountService:
         await self._audit.record(
             session, "auth.password_reset", actor=Actor(user.id, user.username, actor.ip)
         )
-        await self._sessions.forget_user(user.id)
+        await self._sessions.forget_user(session, user.id)
 
     async def _new_reset_link(self, session: AsyncSession, user_id: uuid.UUID) -> ResetLink:
         token = random_token()

@@ -152,7 +152,7 @@ class UserDirectory:
                 target_id=user.id,
                 **changes,
             )
-            await self._sessions.forget_user(user.id)
+            await self._sessions.forget_user(session, user.id)
         seen = await session.scalar(select(last_seen_at()).where(User.id == user.id))
         return ManagedUser(user, seen)
 
@@ -173,7 +173,7 @@ class UserDirectory:
         )
         await session.delete(user)
         await session.flush()
-        await self._sessions.forget_user(user_id)
+        await self._sessions.forget_user(session, user_id)
 
     async def _user(self, session: AsyncSession, user_id: uuid.UUID) -> User:
         user = await session.get(User, user_id)

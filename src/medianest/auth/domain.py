@@ -40,7 +40,7 @@ def build_auth(platform: Platform, plex: PlexUpstream, connections: Connections)
     jwt = JwtService(secret)
     hasher = TokenHasher(secret)
     passwords = PasswordHasher()
-    sessions = SessionService(platform.db, platform.cache, jwt, hasher)
+    sessions = SessionService(platform.db, platform.cache, jwt, hasher, bus=platform.bus)
     plex_access = PlexServerAccess(plex.plex_tv, plex.servers, connections.store.plex)
 
     async def forget_server(event: ConnectionChanged) -> None:

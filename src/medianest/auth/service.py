@@ -311,7 +311,7 @@ class AuthService:
         user.thumb = account.thumb
         self.plex_tokens.seal(user, token)
         await session.flush()
-        await self.sessions.forget_user(user.id)
+        await self.sessions.forget_user(session, user.id)
         return user
 
     async def _free_username(self, session: AsyncSession, wanted: str) -> str:

@@ -21,8 +21,9 @@ from ua_parser import parse as parse_user_agent
 
 from medianest.auth.models import DeviceSession, RememberToken, User, UserStatus
 from medianest.auth.tokens import AccessClaims, InvalidToken, JwtService
+from medianest.core.bus import Bus
 from medianest.core.cache import CacheService
-from medianest.core.db import Database, utc_now
+from medianest.core.db import Database, after_commit, utc_now
 from medianest.core.errors import Unauthorized
 from medianest.core.security import TokenHasher, random_token
 
@@ -34,6 +35,9 @@ SESSION_IDLE = timedelta(hours=12)
 ROTATION_GRACE = timedelta(seconds=10)
 LAST_SEEN_EVERY = timedelta(minutes=5)
 SNAPSHOT_TTL = 60.0
+REVOKED_CHANNEL = "session.revoked"
+"""Bus channel: `{"userId", "sessionId"}` once a session is revoked; `sessionId` null when the
+user changed and all their sessions are to be looked at again (notifications/realtime.py)."""
 
 
 class SessionRevoked(Unauthorized):
@@ -132,9 +136,17 @@ def _user_snapshot(user: User) -> dict[str, Any]:
 
 class SessionService:
     def __init__(
-        self, db: Database, cache: CacheService, jwt: JwtService, hasher: TokenHasher
+        self,
+        db: Database,
+        cache: CacheService,
+        jwt: JwtService,
+        hasher: TokenHasher,
+        *,
+        bus: Bus | None = None,
     ) -> None:
+        """`bus` hears of every revoked session (`REVOKED_CHANNEL`) once it is committed."""
         self._db = db
+        self._bus = bus
         self._cache = cache
         self._jwt = jwt
         self._hasher = hasher
@@ -211,20 +223,25 @@ class SessionService:
         return user, IssuedSession(device.id, access, new_token, device.remember), access
 
     async def authenticate(
-        self, access_token: str, *, verified: AccessClaims | None = None
+        self, access_token: str, *, verified: AccessClaims | None = None, fresh: bool = False
     ) -> Principal:
         """The caller behind an access token; raises 401 errors when it is not (any more) valid.
 
         `verified` is this token's claims when the signature was already checked for this request.
+        `fresh` reads the session from the database, not the cache: for a check that must see a
+        revocation that was just announced, whatever another request put in the cache meanwhile.
         """
         claims = verified or self._jwt.verify_token(access_token)
         user_id, session_id = claims.user_id, claims.session_id
         # One cache entry per (user, session): one lookup per request. Revoking a session drops
         # its entry; a change to the user drops all of theirs (`forget_user`).
         key = f"{_PRINCIPAL_PREFIX}{claims.user_key}:{claims.session_key}"
-        snapshot = await self._cache.get_or_set_typed(
-            key, lambda: self._load_principal(user_id, session_id), _SNAPSHOT, ttl=SNAPSHOT_TTL
-        )
+        if fresh:
+            snapshot = _SNAPSHOT.validate_python(await self._load_principal(user_id, session_id))
+        else:
+            snapshot = await self._cache.get_or_set_typed(
+                key, lambda: self._load_principal(user_id, session_id), _SNAPSHOT, ttl=SNAPSHOT_TTL
+            )
         if snapshot is None:
             raise SessionRevoked
         now = utc_now()
@@ -288,9 +305,17 @@ class SessionService:
         await self._revoke(session, user_id, ids, reason=reason)
         return len(ids)
 
-    async def forget_user(self, user_id: uuid.UUID) -> None:
-        """Drop the cached snapshots after the user changed (role, status, password, 2FA)."""
+    async def forget_user(self, session: AsyncSession, user_id: uuid.UUID) -> None:
+        """Drop the cached snapshots after the user changed (role, status, password, 2FA), now
+        and again once `session` commits; then the user's open sockets look at their sessions
+        again (`REVOKED_CHANNEL` for all of them), so a role taken away stops reaching them."""
         await self._cache.invalidate_pattern(_principal_key(user_id, "*"))
+
+        async def announce() -> None:
+            await self._cache.invalidate_pattern(_principal_key(user_id, "*"))
+            await self._announce(user_id, None)
+
+        after_commit(session, announce)
 
     async def _revoke(
         self, session: AsyncSession, user_id: uuid.UUID, ids: list[uuid.UUID], *, reason: str
@@ -304,6 +329,20 @@ class SessionService:
         )
         for session_id in ids:
             await self._cache.delete(_principal_key(user_id, session_id))
+
+        async def announce() -> None:
+            for session_id in ids:
+                # Again once durable: a request between the delete above and the commit may
+                # have cached the session as still alive.
+                await self._cache.delete(_principal_key(user_id, session_id))
+                await self._announce(user_id, session_id)
+
+        after_commit(session, announce)
+
+    async def _announce(self, user_id: uuid.UUID, session_id: uuid.UUID | None) -> None:
+        if self._bus is not None:
+            message = {"userId": str(user_id), "sessionId": str(session_id) if session_id else None}
+            await self._bus.publish(REVOKED_CHANNEL, message)
 
     async def _new_remember_token(self, session: AsyncSession, session_id: uuid.UUID) -> str:
         token = random_token()

@@ -37,6 +37,25 @@ _SENSITIVE_WORDS = frozenset(
 _WORD = re.compile(r"[a-z]+")
 
 
+# A WebSocket may carry its access token in the query (`/api/v1/ws?token=...`), and uvicorn
+# logs each handshake with its query string.
+_QUERY_TOKEN = re.compile(r"([?&](?:access_)?token=)[^&\s\"']+")
+
+
+def _scrub_query_tokens(record: logging.LogRecord) -> bool:
+    """Handler filter: a token in a logged address becomes `[redacted]` (the line is kept)."""
+    if isinstance(record.msg, str) and "token=" in record.msg:
+        record.msg = _QUERY_TOKEN.sub(r"\1[redacted]", record.msg)
+    if isinstance(record.args, tuple) and any(
+        isinstance(arg, str) and "token=" in arg for arg in record.args
+    ):
+        record.args = tuple(
+            _QUERY_TOKEN.sub(r"\1[redacted]", arg) if isinstance(arg, str) else arg
+            for arg in record.args
+        )
+    return True
+
+
 def _add_correlation_id(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
     cid = correlation_id()
     if cid is not None:
@@ -94,6 +113,7 @@ def configure_logging(level: str, fmt: str) -> None:
     )
     handler = _StderrHandler()
     handler.setFormatter(formatter)
+    handler.addFilter(_scrub_query_tokens)
     handler.set_name("medianest")
     root = logging.getLogger()
     root.handlers = [h for h in root.handlers if h.get_name() != "medianest"]

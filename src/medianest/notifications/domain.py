@@ -1,7 +1,9 @@
 """Notifications: what the domain adds to MediaNest (see `core.domain`).
 
 Domains that tell people about something take this one as a parameter of their builder and
-call `service.notify` in their own unit of work."""
+call `service.notify` in their own unit of work. Live updates need no parameter: a domain
+publishes on the platform bus (channels in `realtime.py`) and `realtime` carries them to the
+open `/api/v1/ws` sockets."""
 
 from __future__ import annotations
 
@@ -18,9 +20,11 @@ from medianest.notifications.deps import DOMAIN
 from medianest.notifications.pages import install_notification_pages
 from medianest.notifications.preferences import PreferenceService
 from medianest.notifications.push import PushService
+from medianest.notifications.realtime import RealtimeHub
 from medianest.notifications.router import router
 from medianest.notifications.service import NotificationService
 from medianest.notifications.settings_router import router as settings_router
+from medianest.notifications.ws import router as ws_router
 
 log = structlog.get_logger(__name__)
 
@@ -31,6 +35,7 @@ class Notifications(Domain):
     preferences: PreferenceService
     push: PushService
     channels: AlertChannels
+    realtime: RealtimeHub
 
 
 def build_notifications(platform: Platform, auth: Auth) -> Notifications:
@@ -53,7 +58,12 @@ def build_notifications(platform: Platform, auth: Auth) -> Notifications:
     )
     service = NotificationService(bus=platform.bus, push=push, channels=channels)
 
+    realtime = RealtimeHub(
+        platform.bus, heartbeat_seconds=platform.settings.realtime_heartbeat_seconds
+    )
+
     async def start() -> None:
+        await realtime.start()
         try:
             await push.start()
         except Exception as exc:
@@ -62,11 +72,13 @@ def build_notifications(platform: Platform, auth: Auth) -> Notifications:
 
     return Notifications(
         name=DOMAIN,
-        routers=(router, settings_router, channel_router),
+        routers=(router, settings_router, channel_router, ws_router),
         pages=install_notification_pages,
         start=start,
+        stop=realtime.stop,
         service=service,
         preferences=PreferenceService(),
         push=push,
         channels=channels,
+        realtime=realtime,
     )

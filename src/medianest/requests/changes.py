@@ -15,14 +15,16 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import structlog
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
-from medianest.core.db import utc_now
+from medianest.core.bus import Bus
+from medianest.core.db import after_commit, utc_now
+from medianest.notifications.realtime import REQUEST_UPDATED
 from medianest.notifications.service import Notice
 from medianest.requests.models import (
     EventSource,
@@ -84,8 +86,11 @@ class Change:
 
 
 class StatusChanges:
-    def __init__(self, notifier: Notifier | None) -> None:
+    def __init__(self, notifier: Notifier | None, *, bus: Bus | None = None) -> None:
+        """`bus` hears of every step once it is committed (`REQUEST_UPDATED`, to the requester
+        and each follower), so their open My requests pages show it at once."""
         self._notifier = notifier
+        self._bus = bus
 
     async def apply(
         self,
@@ -130,7 +135,7 @@ class StatusChanges:
             return moved
         # On the table: plain rows, without the ORM's bulk-insert bookkeeping.
         await session.execute(
-            insert(RequestEvent.__table__),
+            insert(cast(Table, RequestEvent.__table__)),
             [{"request_id": c.request.id, "status": c.status, "source": c.source} for c in won],
         )
         ended = [c.request.id for c in won if not c.status.open]
@@ -187,7 +192,7 @@ class StatusChanges:
         return won
 
     async def _tell(self, session: AsyncSession, won: Sequence[Change]) -> None:
-        if self._notifier is None:
+        if self._notifier is None and self._bus is None:
             return
         ids = [c.request.id for c in won]
         followers: dict[uuid.UUID, list[uuid.UUID]] = {i: [] for i in ids}
@@ -198,9 +203,37 @@ class StatusChanges:
         )
         for request_id, user_id in rows:
             followers[request_id].append(user_id)
-        await self._notifier.notify_many(
-            session, [_notice(change, followers[change.request.id]) for change in won]
-        )
+        if self._notifier is not None:
+            await self._notifier.notify_many(
+                session, [_notice(change, followers[change.request.id]) for change in won]
+            )
+        if self._bus is not None:
+            self._announce(session, self._bus, won, followers)
+
+    @staticmethod
+    def _announce(
+        session: AsyncSession,
+        bus: Bus,
+        won: Sequence[Change],
+        followers: dict[uuid.UUID, list[uuid.UUID]],
+    ) -> None:
+        # Read now: the rows may be expired or gone by the time the commit is through.
+        updates = [
+            {
+                "userId": str(user_id),
+                "requestId": str(change.request.id),
+                "status": str(change.status),
+                "title": change.request.title,
+            }
+            for change in won
+            for user_id in dict.fromkeys([change.request.user_id, *followers[change.request.id]])
+        ]
+
+        async def announce() -> None:
+            for update_ in updates:
+                await bus.publish(REQUEST_UPDATED, update_)
+
+        after_commit(session, announce)
 
 
 def _notice(change: Change, followers: list[uuid.UUID]) -> Notice:

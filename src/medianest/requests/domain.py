@@ -66,7 +66,7 @@ def build_requests(
     overseerr = OverseerrService(cache=platform.cache, connection=connection)
     mine = MyRequests(auth.users)
     admin.service.add_user_facts(request_facts(mine))
-    changes = StatusChanges(notifier)
+    changes = StatusChanges(notifier, bus=platform.bus)
     service = RequestService(
         db=platform.db,
         overseerr=overseerr,

@@ -4,6 +4,8 @@
 //
 // Every row is drawn by renderRow() from the API's request, and carries `data-request-id`, so
 // a change to one request only needs `refreshRow(id)`: fetch it, draw it, put it in place.
+// That is what a live `request.updated` does (js/realtime.js); after a reconnect, whatever
+// changed meanwhile is fetched again with the whole page.
 
 import { api, apiPage, ApiError } from "../../js/api.js";
 import { hide, show } from "../../js/forms.js";
@@ -305,5 +307,13 @@ pager.querySelector("[data-next]").addEventListener("click", () => {
   load();
 });
 window.addEventListener("hashchange", openFromAddress);
+document.addEventListener("medianest:request.updated", (event) => {
+  const id = event.detail?.requestId;
+  if (typeof id !== "string") return;
+  refreshRow(id).catch(() => {
+    // Gone meanwhile (cancelled in another tab): the next load shows what is left.
+  });
+});
+document.addEventListener("medianest:resync", () => load());
 
 load();
