@@ -70,7 +70,17 @@ def test_the_admin_tests_and_saves_the_server_address_and_token(
     expect(page.get_by_text("Not connected", exact=True)).to_be_visible()
     sub_nav = page.get_by_role("navigation", name="Administration")
     expect(sub_nav.get_by_role("link")).to_have_text(
-        ["Audit log", "Plex server", "Requests", "Requests service", "Users"]
+        [
+            "Audit log",
+            "Activity",
+            "Plex server",
+            "Requests",
+            "Requests service",
+            "Announcements",
+            "Status",
+            "Alert channels",
+            "Users",
+        ]
     )
     expect(sub_nav.get_by_role("link", name="Plex server")).to_have_attribute(
         "aria-current", "page"

@@ -88,7 +88,7 @@ def test_a_shared_plex_user_signs_in_through_the_plex_window(
     expect(page.get_by_role("heading", level=1)).to_have_text("Hi, alice!")
     # A member sees no admin entry.
     expect(page.get_by_role("navigation", name="Main").get_by_role("link")).to_have_text(
-        ["Home", "Library", "Requests", "Help", "Account"]
+        ["Home", "Library", "Requests", "Status", "Help", "Account"]
     )
 
 
