@@ -41,13 +41,16 @@ def test_the_api_docs_render_with_every_other_origin_cut_off(
     page.on("console", on_console)
     page.goto("/api/docs")
 
+    # Swagger UI lays out every operation of the document in the page's one thread: on a busy
+    # machine that takes longer than an ordinary page, so these waits are longer too.
+    slow = 30_000
     login = page.locator('.opblock-summary-path[data-path="/api/v1/auth/login"]')
-    expect(login).to_be_visible()
-    expect(page.locator(".opblock-tag").first).to_be_visible()
-    login.click()
+    expect(login).to_be_visible(timeout=slow)
+    expect(page.locator(".opblock-tag").first).to_be_visible(timeout=slow)
+    login.click(timeout=slow)
     opened = page.locator(".opblock.is-open")
-    expect(opened.get_by_text("Request body", exact=True)).to_be_visible()
-    expect(opened.get_by_role("button", name="Try it out")).to_be_visible()
+    expect(opened.get_by_text("Request body", exact=True)).to_be_visible(timeout=slow)
+    expect(opened.get_by_role("button", name="Try it out")).to_be_visible(timeout=slow)
     screenshot(page, f"api-docs-{name}")
     assert elsewhere == []
     assert console_errors == []

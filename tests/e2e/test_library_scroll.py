@@ -89,7 +89,9 @@ def test_a_fast_scroll_through_thousands_of_titles_loads_every_poster(
     shown = 40
     while alice.locator("[data-more]").count():
         alice.keyboard.press("End")
-        expect(cards).not_to_have_count(shown, timeout=15_000)
+        # Each page of titles waits behind the forty posters of the one before: on a machine
+        # busy with other work that can take a while, and the test is about what arrives.
+        expect(cards).not_to_have_count(shown, timeout=60_000)
         shown = cards.count()
     assert shown > TITLES
 
