@@ -1,7 +1,7 @@
 """Requests: a search through MediaNest next to the same search straight to Overseerr, and how
 fast Overseerr's webhooks are taken in.
 
-    .venv/bin/python bench/requests.py [--searches 100] [--webhooks 400] [--followers 10]
+    .venv/bin/python bench/media_requests.py [--searches 100] [--webhooks 400] [--followers 10]
 
 One MediaNest (embedded default, one uvicorn worker, `auth_app`) against the fake Overseerr
 (tests/fakes), both on 127.0.0.1, with a catalogue where every query finds a full page of 20.
