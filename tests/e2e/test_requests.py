@@ -232,7 +232,7 @@ def test_members_request_follow_and_cancel(
 ) -> None:
     alice = member(new_context, "alice")
     alice.goto("/requests")
-    for row in ("Trending", "Popular movies", "Popular shows", "Coming soon"):
+    for row in ("Trending", "Popular movies", "Popular shows", "Upcoming movies"):
         expect(alice.get_by_role("heading", name=row, exact=True)).to_be_visible()
     no_broken_posters(alice)
     screenshot(alice, "requests-wide")

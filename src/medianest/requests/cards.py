@@ -23,7 +23,7 @@ ROWS: dict[DiscoverRow, str] = {
     DiscoverRow.TRENDING: "Trending",
     DiscoverRow.POPULAR_MOVIES: "Popular movies",
     DiscoverRow.POPULAR_TV: "Popular shows",
-    DiscoverRow.UPCOMING_MOVIES: "Coming soon",
+    DiscoverRow.UPCOMING_MOVIES: "Upcoming movies",
 }
 
 

@@ -78,7 +78,7 @@ class TestRequestsPage:
             home = await page(alice, "/")
 
         assert response.status_code == 200
-        for row in ("Trending", "Popular movies", "Popular shows", "Coming soon"):
+        for row in ("Trending", "Popular movies", "Popular shows", "Upcoming movies"):
             assert f">{row}</h2>" in response.text
         assert 'href="/requests" aria-current="page"' in response.text
         assert "image.tmdb.org/t/p/w342/" in response.text
