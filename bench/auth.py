@@ -59,8 +59,11 @@ def medianest(workdir: Path, plex_tv: FakePlexTv, server: FakePlexServer) -> Ite
 
 
 @contextmanager
-def medianest_with(workdir: Path, settings: dict[str, str]) -> Iterator[str]:
-    """MediaNest under uvicorn on a free port, its data in `workdir`, with these settings."""
+def medianest_with(
+    workdir: Path, settings: dict[str, str], app: str = "auth_app:app"
+) -> Iterator[str]:
+    """MediaNest under uvicorn on a free port, its data in `workdir`, with these settings;
+    `app` is the `uvicorn --factory` entry point in bench/."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MEDIANEST_")}
     env.update(
@@ -71,7 +74,7 @@ def medianest_with(workdir: Path, settings: dict[str, str]) -> Iterator[str]:
         **settings,
     )
     command = [
-        sys.executable, "-m", "uvicorn", "auth_app:app", "--factory", "--app-dir", str(BENCH_DIR),
+        sys.executable, "-m", "uvicorn", app, "--factory", "--app-dir", str(BENCH_DIR),
         "--host", HOST, "--port", str(port), "--workers", "1", "--loop", "uvloop",
         "--http", "httptools", "--log-level", "warning", "--no-access-log", "--no-server-header",
     ]  # fmt: skip
