@@ -9,10 +9,12 @@ every check interval.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 from starlette.responses import Response
 
 from medianest.auth.sessions import Principal
@@ -21,11 +23,10 @@ from medianest.core.deps import DbSession
 from medianest.core.routing import attach
 from medianest.status.connection import CONNECT_PATH
 from medianest.status.deps import KumaConnectionDep, StatusServiceDep
-from medianest.status.history import Bucket
 from medianest.status.models import ServiceKind, Status
 from medianest.status.readings import MEDIANEST_GROUP
-from medianest.status.service import Board, StatusService
-from medianest.status.views import lasting, row_view, summary
+from medianest.status.service import Board, ServiceView, StatusService
+from medianest.status.views import RowView, history_bar, lasting, row_view, summary
 from medianest.web.extensions import AdminPage, Banner, Banners, BannerSeverity, HomeCard, NavEntry
 from medianest.web.shell import PageRoute, Web, WebShell
 from medianest.web.viewer import AdminViewer, SignedInViewer
@@ -46,7 +47,7 @@ async def status_page(
     status: StatusServiceDep,
 ) -> Response:
     board = status.board
-    bars = await status.bars(session)
+    bars = await status.drawn_bars(session, history_bar)
     now = utc_now()
     admin = viewer.user.is_admin
     groups = [
@@ -54,7 +55,7 @@ async def status_page(
             "key": group.key,
             "title": group.title,
             "own": group.key == MEDIANEST_GROUP,
-            "rows": [row_view(s, bars.get(s.id, _EMPTY), now, admin=admin) for s in group.services],
+            "rows": [_row(s, bars, now, admin) for s in group.services],
         }
         for group in board.groups
     ]
@@ -70,7 +71,10 @@ async def status_page(
     )
 
 
-_EMPTY: list[Bucket] = []
+def _row(service: ServiceView, bars: dict[str, Markup], now: datetime, admin: bool) -> RowView:
+    # A service the board gained since its bars were drawn has none yet.
+    bar = bars.get(service.id) or history_bar(service, ())
+    return row_view(service, bar, now, admin=admin)
 
 
 @router.get(CONNECT_PATH)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
@@ -126,6 +126,7 @@ class Board:
     groups: tuple[Group, ...] = ()
     _json: dict[bool, bytes] = field(default_factory=dict)
     _bars: tuple[datetime, dict[str, list[Bucket]]] | None = None
+    _drawn: tuple[datetime, dict[str, Any]] | None = None
 
     @classmethod
     def of(
@@ -266,6 +267,22 @@ class StatusService:
         found = await history(session, None, "24h", now)
         board._bars = (hour_of(now), found)
         return found
+
+    async def drawn_bars(
+        self, session: AsyncSession, draw: Callable[[ServiceView, Sequence[Bucket]], Any]
+    ) -> dict[str, Any]:
+        """Each service's `bars` as `draw` makes them (its view, its buckets), made once per
+        board and hour: a thousand services' bars are 24,000 hourly segments, far too many to
+        make again for every page view."""
+        board = self._board
+        hour = hour_of(utc_now())
+        held = board._drawn
+        if held is not None and held[0] == hour:
+            return held[1]
+        bars = await self.bars(session)
+        drawn = {s.id: draw(s, bars.get(s.id, ())) for s in board.services}
+        board._drawn = (hour, drawn)
+        return drawn
 
     async def _listen(self, ready: asyncio.Event) -> None:
         try:

@@ -53,7 +53,8 @@ class TestStatusPage:
         assert rows["overseerr"] == "up"
         assert "MediaNest" in page.text
         assert "30 days" in page.text
-        assert 'class="history-bar"' in page.text
+        # Each row's bar says, for each hour checked, how it went.
+        assert re.search(r'class="seg is-up" title="[^"]+ UTC: 100% up, \d+ checks?"', page.text)
         # A member is not shown where the services live.
         assert fake.url not in page.text
 
