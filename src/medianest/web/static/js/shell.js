@@ -144,3 +144,16 @@ for (const banner of document.querySelectorAll("[data-banner]")) {
   if (hidden.has(banner.dataset.banner)) banner.hidden = true;
   close.addEventListener("click", () => hideBanner(banner));
 }
+
+// The phone bar's "More" menu closes as menus do: a tap elsewhere or Escape (focus back on it).
+const moreMenu = document.querySelector("[data-bottom-more]");
+if (moreMenu) {
+  document.addEventListener("click", (event) => {
+    if (moreMenu.open && !moreMenu.contains(event.target)) moreMenu.open = false;
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "Escape" || !moreMenu.open) return;
+    moreMenu.open = false;
+    moreMenu.querySelector("summary").focus();
+  });
+}
