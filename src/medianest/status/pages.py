@@ -46,28 +46,36 @@ async def status_page(
     session: DbSession,
     status: StatusServiceDep,
 ) -> Response:
-    board = status.board
     bars = await status.drawn_bars(session, history_bar)
+    board = status.board
     now = utc_now()
     admin = viewer.user.is_admin
-    groups = [
-        {
-            "key": group.key,
-            "title": group.title,
-            "own": group.key == MEDIANEST_GROUP,
-            "rows": [_row(s, bars, now, admin) for s in group.services],
-        }
-        for group in board.groups
-    ]
+    refresh_seconds = web.settings.status_interval_seconds or 60
+
+    def draw() -> Markup:
+        groups = [
+            {
+                "key": group.key,
+                "title": group.title,
+                "own": group.key == MEDIANEST_GROUP,
+                "rows": [_row(s, bars, now, admin) for s in group.services],
+            }
+            for group in board.groups
+        ]
+        template = web.templates.get_template("status/_board.html")
+        # The template escapes what it writes; the page puts it in as it is.
+        return Markup(template.render(groups=groups, refresh_seconds=refresh_seconds))  # noqa: S704
+
+    # Rows say how long each state has lasted, to the minute: drawn again once a minute.
+    drawn = status.kept(("board", admin), now.replace(second=0, microsecond=0), draw)
     return web.render(
         request,
         "status/status.html",
         viewer,
         title="Status",
-        groups=groups,
+        board=drawn,
         summary=summary(board.services),
-        refresh_seconds=web.settings.status_interval_seconds or 60,
-        kuma_connected=any(not g["own"] for g in groups),
+        kuma_connected=any(g.key != MEDIANEST_GROUP for g in board.groups),
     )
 
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from pydantic import TypeAdapter
@@ -37,6 +37,7 @@ from medianest.status.schemas import BucketRead, HistoryRead, ServiceRead, Uptim
 log = structlog.get_logger(__name__)
 
 REFRESH_SECONDS = 5.0
+T = TypeVar("T")
 _LIST = TypeAdapter(Envelope[list[ServiceRead]])
 _MEMBERS_SEE = {"data": {"__all__": {"url"}}}
 
@@ -127,6 +128,7 @@ class Board:
     _json: dict[bool, bytes] = field(default_factory=dict)
     _bars: tuple[datetime, dict[str, list[Bucket]]] | None = None
     _drawn: tuple[datetime, dict[str, Any]] | None = None
+    _kept: dict[Hashable, tuple[Hashable, Any]] = field(default_factory=dict)
 
     @classmethod
     def of(
@@ -283,6 +285,16 @@ class StatusService:
         drawn = {s.id: draw(s, bars.get(s.id, ())) for s in board.services}
         board._drawn = (hour, drawn)
         return drawn
+
+    def kept(self, key: Hashable, stamp: Hashable, make: Callable[[], T]) -> T:
+        """What `make()` made for the current board under `key`, made again once the board or
+        `stamp` (the minute, say) changed: one value per key, so nothing piles up."""
+        kept = self._board._kept
+        held = kept.get(key)
+        if held is None or held[0] != stamp:
+            held = kept[key] = (stamp, make())
+        value: T = held[1]
+        return value
 
     async def _listen(self, ready: asyncio.Event) -> None:
         try:
