@@ -201,9 +201,17 @@ class TestRedisWorker:
             job = await _wait_for(web, job_id)
         finally:
             worker.terminate()
-            _, stderr = await asyncio.wait_for(worker.communicate(), timeout=20)
-            await web.stop()
-            await database.close()
+            try:
+                # A loaded machine (CI's two workers and their browsers) can take a while to
+                # let the worker finish its job and close its connections.
+                _, stderr = await asyncio.wait_for(worker.communicate(), timeout=60)
+            except TimeoutError:
+                worker.kill()
+                await worker.wait()
+                raise AssertionError("the worker did not stop within 60 s of SIGTERM") from None
+            finally:
+                await web.stop()
+                await database.close()
         assert job.status == JobStatus.SUCCEEDED, stderr.decode()
         ran_on = job.result["worker"] if job.result else None
         assert ran_on is not None and ran_on.endswith(f":{worker.pid}")
